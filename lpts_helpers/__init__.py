@@ -1,0 +1,1 @@
+"""lpts: helpers behind the book."""

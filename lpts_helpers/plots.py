@@ -1,0 +1,95 @@
+"""Chart specs for the book, and an Altair renderer that draws them with no network.
+
+Altair's default HTML output loads vega, vega-lite and vega-embed from a public CDN, so a reader offline or
+behind a firewall would see no chart. The ``lpts`` renderer instead emits a ``<div>`` holding a static SVG of the
+chart (drawn by vl-convert, visible anywhere, JupyterLab included) and a script that swaps in the interactive
+chart when ``vegaEmbed`` is on the page. The built book puts it there once for every page: the build writes
+``vl_convert.javascript_bundle()`` to ``_static/vega-bundle.js`` (see ``write_vega_bundle``). Introduced in
+``00-models-and-benchmarks``; every chapter's charts come from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import json
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+VEGA_BUNDLE = "vega-bundle.js"
+_counter = itertools.count()
+
+_EMBED_SCRIPT = """<script type="text/javascript">
+(function () {
+  var el = document.getElementById("%(id)s");
+  var spec = %(spec)s;
+  function draw() {
+    el.innerHTML = "";
+    window.vegaEmbed(el, spec, {renderer: "svg", actions: {export: true, source: false, compiled: false,
+                                                           editor: false}})
+      .catch(function (err) { el.textContent = "chart failed to render: " + err; });
+  }
+  if (window.vegaEmbed) { draw(); }
+  else { window.addEventListener("load", function () { if (window.vegaEmbed) { draw(); } }); }
+})();
+</script>"""
+
+
+def _static_svg(spec: dict) -> str:
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(spec)
+
+
+def offline_renderer(spec: dict, **_: object) -> dict[str, str]:
+    """Altair renderer: a mimebundle whose HTML draws the chart from a page-level vega bundle, or shows an SVG."""
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+    div_id = f"lpts-chart-{digest}-{next(_counter)}"
+    body = (f'<div id="{div_id}" class="lpts-chart">{_static_svg(spec)}</div>\n'
+            + _EMBED_SCRIPT % {"id": div_id, "spec": json.dumps(spec).replace("</", "<\\/")})
+    title = spec.get("title", "")
+    title = title.get("text", "") if isinstance(title, dict) else title
+    return {"text/html": body, "text/plain": f"<chart: {html.escape(str(title)) or spec.get('mark', 'layered')}>"}
+
+
+def enable_offline_charts() -> None:
+    """Make every Altair chart displayed in this kernel use the offline renderer (call once per notebook)."""
+    alt.renderers.register("lpts", offline_renderer)
+    alt.renderers.enable("lpts")
+    alt.data_transformers.disable_max_rows()
+
+
+def write_vega_bundle(static_dir: Path) -> Path:
+    """Write vega + vega-lite + vega-embed (from vl-convert, no network) as one script the book's pages load."""
+    import vl_convert
+
+    static_dir.mkdir(parents=True, exist_ok=True)
+    path = static_dir / VEGA_BUNDLE
+    # The bundle declares top-level names (e.g. `_`) that clash with Sphinx's underscore.js: give it its own
+    # function scope; it still publishes window.vegaEmbed, window.vega and window.vegaLite.
+    bundle = "(function () {\n" + vl_convert.javascript_bundle() + "\n})();\n"
+    if not path.exists() or path.read_text() != bundle:
+        path.write_text(bundle)
+    return path
+
+
+def depth_share_chart(presets: pd.DataFrame) -> alt.Chart:
+    """Bar chart: how much of each model's depth one decoder layer is (chapter 00)."""
+    return alt.Chart(presets, title="One decoder layer as a share of depth").mark_bar().encode(
+        x=alt.X("one layer = % of depth:Q", title="one layer, % of the model's decoder layers"),
+        y=alt.Y("title:N", sort="-x", title=None),
+        color=alt.Color("role:N", title="role"),
+        tooltip=["title", "n_layers", "params (M)", "one layer = % of depth"],
+    ).properties(width=420, height=alt.Step(22))
+
+
+def token_length_chart(lengths: pd.DataFrame) -> alt.Chart:
+    """Box plot of prompt lengths in tokens per benchmark (chapter 00)."""
+    return alt.Chart(lengths, title="Prompt length per benchmark").mark_boxplot(extent="min-max").encode(
+        x=alt.X("prompt_tokens:Q", title="prompt tokens (chat template applied)", scale=alt.Scale(type="log")),
+        y=alt.Y("benchmark:N", title=None),
+        color=alt.Color("benchmark:N", legend=None),
+    ).properties(width=420, height=alt.Step(28))

