@@ -2,7 +2,7 @@
 
     python -m lpts_helpers.build --profile default             # the whole book on the embedded default
     python -m lpts_helpers.build --profile smoke --out build/smoke   # seconds-scale run used by the tests
-    python -m lpts_helpers.build --chapters 00 -p max_new_tokens 64 --no-html
+    python -m lpts_helpers.build --chapters 00 -p max_answer_tokens 64 --no-html
     python -m lpts_helpers.build --fresh                       # clear the run store, recompute everything
 
 Chapters run in table-of-contents order (``book/_toc.yml``). Each ``notebooks/NN-*.py`` (the reviewed jupytext

@@ -1,7 +1,7 @@
 """Typed, frozen, validated run configs: one dataclass per stage of the book.
 
 Every run the book makes is described by one of these configs. The same field names appear in a chapter's
-papermill ``parameters`` cell, so ``-p max_new_tokens 64`` on the command line and ``max_new_tokens=64`` in
+papermill ``parameters`` cell, so ``-p max_answer_tokens 64`` on the command line and ``max_answer_tokens=64`` in
 Python mean the same thing. A config validates itself on construction (a bad value is an error that names the
 field, the value and what is allowed) and has a stable ``config_hash()`` that keys its results in the run store
 (``lpts_helpers.store``). Used by every chapter; introduced in ``00-models-and-benchmarks``.

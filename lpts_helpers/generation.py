@@ -1,56 +1,97 @@
-"""Prompt → completion runs through the run store, with the transformers backend (CPU, or bf16 on CUDA).
+"""Generation runs through the run store: a model answers a benchmark's problems, n samples each, thinking or not.
 
-``run_completions`` answers a seeded sample of a benchmark's problems with one model and stores one row per
-problem: the prompt, the raw completion, token counts and why generation stopped. Introduced in
-``00-models-and-benchmarks`` (one real SmolLM2-135M-Instruct completion, made here on the CPU).
+``GenerationConfig`` holds everything that decides the samples (model, backend, problems, sampling, the
+test-time-scaling knobs); ``BackendOptions`` holds what only decides how fast they come (device, batch size,
+GPUs), and is not part of the run's hash. ``run_generation`` stores one row per problem × sample: the prompt,
+the thinking and answer sections, token counts, forced continuations and why generation stopped.
+Introduced in ``00-models-and-benchmarks``; the scaling chapters sweep its budgets and sample counts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from .backends import BACKENDS, Backend, make_backend
 from .benchmarks import BENCHMARKS, load_benchmark, user_message
 from .config import ConfigError, StageConfig, knob
-from .models import check_model, load_model, load_tokenizer
+from .models import THINKING_FORMATS, check_model, load_tokenizer, thinking_format
+from .scaling import Budget, generate_traces, sample_seed
 from .store import Run, RunStore
 
 
 @dataclass(frozen=True)
 class GenerationConfig(StageConfig):
-    """One model answering a seeded sample of one benchmark's problems."""
+    """One model answering a seeded sample of one benchmark's problems (the run store's "generation" stage)."""
 
     STAGE = "generation"
+    VERSION = 2  # 2: backends with per-request seeds; thinking sections and budget forcing
     PROFILE_DEFAULTS = {
-        "smoke": {"n_problems": 2, "max_new_tokens": 16},
+        "smoke": {"n_problems": 2, "max_answer_tokens": 16},
         "default": {},
-        "paper": {"model": "qwen3-8b", "benchmark": "aime24", "n_problems": 30, "max_new_tokens": 8192,
-                  "temperature": 1.0},
+        "paper": {"model": "qwen3-8b", "backend": "vllm", "benchmark": "aime24", "n_problems": 30,
+                  "temperature": 1.0, "thinking_budget": 8192, "max_answer_tokens": 1024},
     }
 
     model: str = knob("smollm2-135m", doc="a model preset or a local checkpoint directory")
+    backend: str = knob("hf", choices=BACKENDS, doc="hf: transformers (CPU or GPU); vllm: GPU engine")
+    dtype: str = knob("auto", choices=("auto", "bf16", "fp16", "fp32"), doc="auto: bf16 on GPU, fp32 on CPU")
     benchmark: str = knob("gsm8k", choices=tuple(BENCHMARKS), doc="which benchmark's problems")
     n_problems: int = knob(3, ge=1, doc="problems drawn (seeded) from the benchmark")
     problem_seed: int = knob(0, ge=0, doc="seed of the problem sample")
-    max_new_tokens: int = knob(256, ge=1, doc="generated tokens per completion at most")
+    n_samples: int = knob(1, ge=1, doc="independent samples per problem (parallel scaling)")
     temperature: float = knob(0.0, ge=0.0, doc="0 = greedy; the paper samples at 1.0")
-    top_p: float = knob(1.0, ge=0.0, le=1.0, doc="nucleus sampling mass")
-    seed: int = knob(0, ge=0, doc="sampling seed")
+    top_p: float = knob(1.0, ge=0.0, le=1.0, doc="nucleus sampling mass, > 0")
+    seed: int = knob(0, ge=0, doc="sampling seed; each sample derives its own from it")
+    thinking_budget: int | None = knob(None, ge=1, doc="thinking tokens; None = no thinking section")
+    n_ignore: int = knob(0, ge=0, doc="early ends of thinking suppressed with the continuation string")
+    continuation: str = knob("Wait", doc="appended when an early end of thinking is suppressed")
+    thinking_format: str | None = knob(None, doc="s1 | qwen3 delimiters; None = the preset's (s1 for a directory)")
+    max_answer_tokens: int = knob(256, ge=1, doc="answer tokens at most (the whole completion without thinking)")
 
     def validate(self) -> None:
-        try:
-            check_model(self.model)
-        except ConfigError as err:
-            raise ConfigError(f"model: {err}") from None
+        check_model(self.model)
+        if self.top_p <= 0:
+            raise ConfigError(f"top_p={self.top_p!r} is out of range; allowed: 0 < top_p <= 1")
+        if self.thinking_format is not None and self.thinking_format not in THINKING_FORMATS:
+            raise ConfigError(f"thinking_format={self.thinking_format!r} is not allowed; "
+                              f"allowed: {sorted(THINKING_FORMATS)} or None")
+        if self.n_ignore and self.thinking_budget is None:
+            raise ConfigError(f"n_ignore={self.n_ignore} needs a thinking section; allowed: 0 when "
+                              f"thinking_budget is None")
+        if self.n_samples > 1 and self.temperature == 0:
+            raise ConfigError(f"n_samples={self.n_samples} with temperature=0 draws one greedy answer "
+                              f"{self.n_samples} times; allowed: temperature > 0 for several samples")
+
+    def budget(self) -> Budget:
+        return Budget(thinking_budget=self.thinking_budget, n_ignore=self.n_ignore, continuation=self.continuation,
+                      max_answer_tokens=self.max_answer_tokens, temperature=self.temperature, top_p=self.top_p)
 
 
-def _device() -> str:
-    import torch
+@dataclass(frozen=True)
+class BackendOptions(StageConfig):
+    """How generation runs, not what it produces: never part of a run's hash."""
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    device: str = knob("auto", choices=("auto", "cpu", "cuda"), doc="hf backend; auto = CUDA when present")
+    batch_size: int = knob(32, ge=1, doc="hf backend: sequences decoded together")
+    tensor_parallel_size: int = knob(1, ge=1, doc="vllm: GPUs per model replica (tensor parallel)")
+    pipeline_parallel_size: int = knob(1, ge=1, doc="vllm: pipeline stages (across GPUs or nodes)")
+    gpu_memory_utilization: float = knob(0.9, ge=0.05, le=1.0, doc="vllm: share of GPU memory to use")
+    max_model_len: int | None = knob(None, ge=1, doc="vllm: context length; None = the model's")
+    progress: bool = knob(True, doc="show progress bars")
+
+    def backend_kwargs(self, config: GenerationConfig) -> dict[str, Any]:
+        if config.backend == "hf":
+            return {"device": self.device, "dtype": config.dtype, "batch_size": self.batch_size,
+                    "progress": self.progress}
+        return {"dtype": config.dtype, "tensor_parallel_size": self.tensor_parallel_size,
+                "pipeline_parallel_size": self.pipeline_parallel_size, "seed": config.seed,
+                "gpu_memory_utilization": self.gpu_memory_utilization, "max_model_len": self.max_model_len,
+                "progress": self.progress}
 
 
 def chat_prompt(tokenizer: Any, user_text: str) -> str:
@@ -59,53 +100,48 @@ def chat_prompt(tokenizer: Any, user_text: str) -> str:
                                          add_generation_prompt=True)
 
 
-def generate(model: Any, tokenizer: Any, prompts: list[str], config: GenerationConfig) -> list[dict[str, Any]]:
-    """Complete ``prompts`` in one left-padded batch; return text, token counts and finish reason for each."""
-    import torch
-
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-    sampling = {"do_sample": True, "temperature": config.temperature, "top_p": config.top_p} \
-        if config.temperature > 0 else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-    torch.manual_seed(config.seed)
-    with torch.inference_mode():
-        out = model.generate(**batch, max_new_tokens=config.max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                             **sampling)
-    new = out[:, batch["input_ids"].shape[1]:]
-    eos = tokenizer.eos_token_id
-    results = []
-    for row, prompt_len in zip(new, batch["attention_mask"].sum(dim=1).tolist()):
-        ids = row.tolist()
-        n = ids.index(eos) + 1 if eos in ids else len(ids)
-        results.append({"completion": tokenizer.decode(ids[:n], skip_special_tokens=False),
-                        "prompt_tokens": int(prompt_len), "completion_tokens": n,
-                        "finish_reason": "stop" if eos in ids[:n] else "length"})
-    return results
+def prompt_hash(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode()).hexdigest()[:12]
 
 
-def run_completions(config: GenerationConfig, store: RunStore, *, batch_size: int = 4,
-                    fresh: bool = False) -> Run:
-    """Answer the config's problems (read back from the store when already done); one row per problem."""
+def run_generation(config: GenerationConfig, store: RunStore, *, options: BackendOptions | None = None,
+                   backend: Backend | None = None, problems_per_chunk: int = 8, fresh: bool = False) -> Run:
+    """Generate (or read back) the config's samples: one row per problem × sample.
+
+    The backend is built on first need from ``options`` (or passed in, e.g. to share one engine between runs);
+    a finished run never loads a model. Samples are stored every ``problems_per_chunk`` problems, so an
+    interrupted run resumes where it stopped.
+    """
+    options = options or BackendOptions()
     problems = load_benchmark(config.benchmark, n_problems=config.n_problems, seed=config.problem_seed)
     items = [{"item_id": p["problem_id"], "problem": p} for p in problems.to_dict("records")]
-    loaded: dict[str, Any] = {}
+    fmt = thinking_format(config.model, config.thinking_format)
+    shared: dict[str, Any] = {"backend": backend}
 
     def compute(chunk: list[dict]) -> list[dict]:
-        if not loaded:
-            loaded["device"] = _device()
-            loaded["model"], loaded["tokenizer"] = load_model(config.model, device=loaded["device"])
-        tokenizer = loaded["tokenizer"]
-        prompts = [chat_prompt(tokenizer, user_message(config.benchmark, item["problem"]))
-                   for item in chunk]
-        outputs = generate(loaded["model"], tokenizer, prompts, config)
+        if shared["backend"] is None:
+            shared["backend"] = make_backend(config.backend, config.model, **options.backend_kwargs(config))
+        engine = shared["backend"]
+        prompts = {item["item_id"]: chat_prompt(engine.tokenizer, user_message(config.benchmark, item["problem"]))
+                   for item in chunk}
+        jobs = [(item, sample) for item in chunk for sample in range(config.n_samples)]
+        seeds = [sample_seed(config.seed, sample) for _, sample in jobs]
+        traces = generate_traces(engine, [prompts[item["item_id"]] for item, _ in jobs], seeds, config.budget(),
+                                 fmt)
         return [{"item_id": item["item_id"], "benchmark": config.benchmark, "model": config.model,
-                 "question": item["problem"]["question"], "gold": item["problem"]["answer"], "prompt": prompt,
-                 **output, "device": loaded["device"]}
-                for item, prompt, output in zip(chunk, prompts, outputs)]
+                 "backend": config.backend, "sample": sample, "seed": seed,
+                 "thinking_budget": config.thinking_budget, "n_ignore": config.n_ignore,
+                 "question": item["problem"]["question"], "gold": item["problem"]["answer"],
+                 "prompt": prompts[item["item_id"]], "prompt_hash": prompt_hash(prompts[item["item_id"]]),
+                 "thinking": trace.thinking, "answer": trace.answer, "completion": trace.completion,
+                 "thinking_tokens": trace.thinking_tokens, "answer_tokens": trace.answer_tokens,
+                 "completion_tokens": trace.thinking_tokens + trace.answer_tokens, "n_forced": trace.n_forced,
+                 "thinking_cut": trace.thinking_cut, "finish_reason": trace.finish_reason,
+                 "device": str(engine.device)}
+                for (item, sample), seed, trace in zip(jobs, seeds, traces)]
 
-    return store.run(config, items, compute, chunk_size=batch_size, fresh=fresh, metrics=_completion_metrics)
+    return store.run(config, items, compute, chunk_size=problems_per_chunk, fresh=fresh,
+                     metrics=generation_metrics)
 
 
 def gold_mentioned(gold: str, completion: str) -> bool:
@@ -116,9 +152,14 @@ def gold_mentioned(gold: str, completion: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(gold.strip())}(?![\w]|\.\d)", completion) is not None
 
 
-def _completion_metrics(samples: pd.DataFrame) -> dict[str, Any]:
+def generation_metrics(samples: pd.DataFrame) -> dict[str, Any]:
+    """Token and stopping statistics of a generation run (accuracy comes from grading, not from here)."""
     mentioned = [gold_mentioned(g, c) for g, c in zip(samples["gold"], samples["completion"])]
-    return {"n": len(samples), "mean_completion_tokens": float(samples["completion_tokens"].mean()),
+    return {"n": len(samples), "n_problems": int(samples["item_id"].nunique()),
+            "mean_completion_tokens": float(samples["completion_tokens"].mean()),
+            "mean_thinking_tokens": float(samples["thinking_tokens"].mean()),
+            "mean_forced": float(samples["n_forced"].mean()),
+            "share_thinking_cut": float(samples["thinking_cut"].mean()),
             "share_hit_max_tokens": float((samples["finish_reason"] == "length").mean()),
             "n_gold_mentioned": int(sum(mentioned))}
 

@@ -24,12 +24,17 @@ class ThinkingFormat:
     """How a model's reasoning is delimited in its output (PAPER.md: s1's budget forcing cuts at ``think_end``)."""
 
     think_start: str  # generation starts right after this (the prompt ends with it)
-    think_end: str  # the end-of-thinking delimiter; budget forcing appends it when the budget runs out
-    answer_prefix: str = "Final Answer:"  # s1's cue after a forced end of thinking
+    think_end: str  # the end-of-thinking delimiter; budget forcing appends it when the thinking is over
+    stop: tuple[str, ...]  # strings by which the model ends its thinking (end of turn counts too)
+    answer_prefix: str = "Final Answer:"  # s1's cue after a thinking section cut by the budget
 
 
-S1_THINKING = ThinkingFormat(think_start="<|im_start|>think\n", think_end="<|im_start|>answer\n")
-QWEN3_THINKING = ThinkingFormat(think_start="<think>\n", think_end="\n</think>\n\n")
+# s1: the assistant turn opens a "think" section and an "answer" section (s1's harness stops thinking at
+# <|im_start|> and, when the budget is cut, appends "<|im_start|>answer\nFinal Answer:").
+S1_THINKING = ThinkingFormat(think_start="<|im_start|>think\n", think_end="<|im_start|>answer\n",
+                             stop=("<|im_start|>",))
+QWEN3_THINKING = ThinkingFormat(think_start="<think>\n", think_end="</think>\n\n", stop=("</think>",))
+THINKING_FORMATS = {"s1": S1_THINKING, "qwen3": QWEN3_THINKING}
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,15 @@ def check_model(name: str) -> str:
         return name
     get_preset(name)  # raises with the list of presets
     return name
+
+
+def thinking_format(model: str, name: str | None = None) -> ThinkingFormat:
+    """The thinking delimiters to use: ``name`` if given, else the preset's (s1's for a checkpoint directory)."""
+    if name is not None:
+        if name not in THINKING_FORMATS:
+            raise ConfigError(f"thinking_format={name!r} is not known; allowed: {sorted(THINKING_FORMATS)}")
+        return THINKING_FORMATS[name]
+    return PRESETS[model].thinking if model in PRESETS else S1_THINKING
 
 
 def gguf_folder(package: str) -> Path:

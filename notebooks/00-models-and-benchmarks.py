@@ -31,9 +31,11 @@
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (CPU, seconds; tests) | "default" (the embedded book) | "paper" (GPU, paper scale)
 model = None  # a preset name (see the table below) or a local checkpoint directory; None: set by the profile
+backend = None  # "hf" (transformers, CPU or GPU) | "vllm" (GPU); None: set by the profile (hf; paper: vllm)
+tensor_parallel_size = 1  # vllm only: GPUs per model replica
 benchmark = None  # "aime24" | "math500" | "gsm8k" | "mmlu"; None: set by the profile (gsm8k)
 n_problems = None  # problems to complete, at least 1; None: set by the profile (3)
-max_new_tokens = None  # tokens per completion, at least 1; None: set by the profile (256)
+max_answer_tokens = None  # tokens per completion, at least 1; None: set by the profile (256)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
@@ -44,8 +46,12 @@ from lpts_helpers.store import RunStore
 
 plots.enable_offline_charts()
 store = RunStore(store_dir)
+
+# %%
 completion_config = generation.GenerationConfig.for_profile(
-    profile, model=model, benchmark=benchmark, n_problems=n_problems, max_new_tokens=max_new_tokens)
+    profile, model=model, backend=backend, benchmark=benchmark, n_problems=n_problems,
+    max_answer_tokens=max_answer_tokens)
+options = generation.BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False)
 length_config = generation.PromptLengthConfig.for_profile(profile, model=model)
 print(f"generation run {completion_config.config_hash()}: {completion_config.to_dict()}")
 print(f"prompt-length run {length_config.config_hash()}: {length_config.to_dict()}")
@@ -95,12 +101,12 @@ lengths.metrics
 # ## One real completion
 #
 # The embedded model answers a seeded sample of GSM8K problems greedily. Each box shows the problem, the gold
-# answer, the raw completion as generated (special tokens included), and why generation stopped (`stop`: the model ended its turn; `length`: the token cap).
+# answer, the raw completion as generated, and why generation stopped (`stop`: the model ended its turn; `length`: the token cap).
 # Grading with the book's extractors comes with the evaluation chapter; here we only count the completions in
 # which the gold number appears at all (as a whole number), an upper bound on what any grader would accept.
 
 # %%
-completions = generation.run_completions(completion_config, store)
+completions = generation.run_generation(completion_config, store, options=options)
 display.transcripts(completions.samples)
 
 # %%

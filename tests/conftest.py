@@ -23,7 +23,7 @@ def store(tmp_path: Path) -> RunStore:
 def tiny_model():
     """A randomly initialised 2-layer Qwen3 and a character-level HF tokenizer with a chat template."""
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
 
     specials = ["<pad>", "<eos>", "<unk>"]
@@ -31,6 +31,7 @@ def tiny_model():
     vocab = {token: i for i, token in enumerate(specials + chars)}
     backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Split("", behavior="isolated")
+    backend.decoder = decoders.Fuse()  # characters back to text without separators
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="<eos>",
                                         unk_token="<unk>")
     tokenizer.chat_template = ("{% for m in messages %}U:{{ m['content'] }}\n{% endfor %}"
