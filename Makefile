@@ -14,7 +14,7 @@ TORCH_SPEC ?= torch==2.13.0
 SMOKE := build/smoke
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: install book test smoke unit nbval browser check-book sync clean-build clean-runs help
+.PHONY: install book test smoke unit browser check-book sync clean-build clean-runs prune-runs help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -60,3 +60,7 @@ clean-build:
 
 clean-runs:
 	rm -rf data/runs
+
+# Delete stored runs that the last full `make book` did not read (stale configs).
+prune-runs:
+	$(PY) -m lpts_helpers.store prune build/$(PROFILE)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,38 +27,69 @@ MMLU_LETTERS = ("A", "B", "C", "D")
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
-    """Where a benchmark's data comes from and what its answers are."""
+    """A benchmark, declared: where its problems come from, how they are asked, how answers are read and scored.
+
+    ``version`` is part of every run's hash: bump it when the prompt or the data mapping changes.
+    """
 
     name: str
     title: str
-    files: str  # glob under data/benchmarks/
+    source: Literal["local", "reasoning-gym"]
     answer_type: Literal["integer", "math expression", "number", "choice letter"]
-    origin: str  # the public repository the local copy was taken from
+    origin: str  # the public repository the local copy was taken from, or the generator
     license: str
-    hub_id: str
-    hub_config: str | None
-    hub_split: str
     paper_role: str
     instruction: str  # appended to the question in the user turn (the paper's harness asks for a boxed answer)
+    extractor: str  # default extractor (lpts_helpers.grading.EXTRACTORS)
+    scorer: str  # default scorer (lpts_helpers.grading.SCORERS)
+    version: int = 1
+    files: str | None = None  # glob under data/benchmarks/ (local)
+    hub_id: str | None = None
+    hub_config: str | None = None
+    hub_split: str | None = None
+    few_shot: str | None = None  # where few-shot examples come from: "gsm8k-train" | "mmlu-dev" | None
+    rg_dataset: str | None = None  # reasoning-gym generator
+    rg_config: Callable[[int], dict[str, Any]] | None = None  # chain length -> generator settings
 
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 CHOICE_INSTRUCTION = "Answer with the letter of the correct option, within \\boxed{}."
+RG_ORIGIN = "reasoning-gym (generated offline, seeded)"
 
 BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
-    BenchmarkSpec("aime24", "AIME 2024 (no figures)", "aime24/aime24_nofigures.jsonl", "integer",
+    BenchmarkSpec("aime24", "AIME 2024 (no figures)", "local", "integer",
                   "Gen-Verse/ReasonFlux (copy of simplescaling/aime24_nofigures)", "Apache-2.0; problems © MAA",
-                  "simplescaling/aime24_nofigures", None, "train", "long-chain reasoning; sequential scaling",
-                  MATH_INSTRUCTION),
-    BenchmarkSpec("math500", "MATH-500", "math500/test.jsonl", "math expression",
-                  "hkust-nlp/simpleRL-reason (= openai/prm800k split)", "MIT", "HuggingFaceH4/MATH-500", None,
-                  "test", "reasoning; sequential scaling", MATH_INSTRUCTION),
-    BenchmarkSpec("gsm8k", "GSM8K (test)", "gsm8k/test.jsonl", "number", "openai/grade-school-math", "MIT",
-                  "openai/gsm8k", "main", "test", "short-chain reasoning", MATH_INSTRUCTION),
-    BenchmarkSpec("mmlu", "MMLU (57 subjects, test)", "mmlu/test/*_test.csv", "choice letter",
-                  "HaeChan0305/MLILAB-FedLLM (copy of hendrycks/test)", "MIT", "cais/mmlu", "all", "test",
-                  "knowledge", CHOICE_INSTRUCTION),
+                  "long-chain reasoning; sequential scaling", MATH_INSTRUCTION, "boxed", "math-verify",
+                  files="aime24/aime24_nofigures.jsonl", hub_id="simplescaling/aime24_nofigures", hub_split="train"),
+    BenchmarkSpec("math500", "MATH-500", "local", "math expression",
+                  "hkust-nlp/simpleRL-reason (= openai/prm800k split)", "MIT", "reasoning; sequential scaling",
+                  MATH_INSTRUCTION, "boxed", "math-verify", files="math500/test.jsonl",
+                  hub_id="HuggingFaceH4/MATH-500", hub_split="test"),
+    BenchmarkSpec("gsm8k", "GSM8K (test)", "local", "number", "openai/grade-school-math", "MIT",
+                  "short-chain reasoning", MATH_INSTRUCTION, "boxed", "math-verify", files="gsm8k/test.jsonl",
+                  hub_id="openai/gsm8k", hub_config="main", hub_split="test", few_shot="gsm8k-train"),
+    BenchmarkSpec("mmlu", "MMLU (57 subjects, test)", "local", "choice letter",
+                  "HaeChan0305/MLILAB-FedLLM (copy of hendrycks/test)", "MIT", "knowledge", CHOICE_INSTRUCTION,
+                  "choice", "choice", files="mmlu/test/*_test.csv", hub_id="cais/mmlu", hub_config="all",
+                  hub_split="test", few_shot="mmlu-dev"),
+    # Synthetic chains whose length is a knob (chain_length): short and long chains the small models can
+    # partly solve. One-digit numbers and small counts keep each step easy, so length is what varies.
+    BenchmarkSpec("chain_sum", "Chain sums (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN, "Apache-2.0",
+                  "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex", "math-verify",
+                  rg_dataset="chain_sum",
+                  rg_config=lambda k: {"min_terms": k, "max_terms": k, "min_digits": 1, "max_digits": 1}),
+    BenchmarkSpec("basic_arithmetic", "Mixed + and − (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN,
+                  "Apache-2.0", "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex",
+                  "math-verify", rg_dataset="basic_arithmetic",
+                  rg_config=lambda k: {"min_terms": k, "max_terms": k, "min_digits": 1, "max_digits": 1,
+                                       "operators": ("+", "-"), "allow_parentheses": False,
+                                       "allow_negation": False}),
+    BenchmarkSpec("leg_counting", "Counting legs (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN,
+                  "Apache-2.0", "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex",
+                  "math-verify", rg_dataset="leg_counting",
+                  rg_config=lambda k: {"min_animals": k, "max_animals": k, "min_instances": 1, "max_instances": 3}),
 )}
+LOCAL_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.source == "local")
 
 
 def get_benchmark(name: str) -> BenchmarkSpec:
@@ -65,6 +97,19 @@ def get_benchmark(name: str) -> BenchmarkSpec:
         return BENCHMARKS[name]
     except KeyError:
         raise ConfigError(f"benchmark={name!r} is not known; allowed: {sorted(BENCHMARKS)}") from None
+
+
+def check_problem_options(name: str, chain_length: int | None, prompt_style: str, n_shots: int) -> None:
+    """Errors for option combinations a benchmark does not have (used by config validation)."""
+    spec = get_benchmark(name)
+    if spec.source == "reasoning-gym" and chain_length is None:
+        raise ConfigError(f"chain_length=None: benchmark {name!r} needs a chain length; allowed: an integer >= 1")
+    if spec.source != "reasoning-gym" and chain_length is not None:
+        raise ConfigError(f"chain_length={chain_length!r} applies to reasoning-gym benchmarks only; allowed for "
+                          f"{name!r}: None")
+    if prompt_style == "few-shot" and (spec.few_shot is None or n_shots < 1):
+        raise ConfigError(f"prompt_style='few-shot' with n_shots={n_shots} for {name!r}; allowed: few-shot with "
+                          f"n_shots >= 1 on {[b.name for b in BENCHMARKS.values() if b.few_shot]}")
 
 
 def _gsm8k_gold(solution: str) -> str:
@@ -77,7 +122,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def _load_local(spec: BenchmarkSpec) -> pd.DataFrame:
-    paths = sorted(BENCHMARKS_DIR.glob(spec.files))
+    paths = sorted(BENCHMARKS_DIR.glob(spec.files or ""))
     if not paths:
         raise FileNotFoundError(f"no local copy of {spec.name} at {BENCHMARKS_DIR / spec.files}")
     if spec.name == "mmlu":
@@ -134,31 +179,91 @@ def _load_cached(name: str, source: str) -> pd.DataFrame:
     return _load_local(spec) if source == "local" else _load_hub(spec)
 
 
+def _generate(spec: BenchmarkSpec, chain_length: int, n_problems: int, seed: int) -> pd.DataFrame:
+    """``n_problems`` reasoning-gym items of the given chain length, generated offline from ``seed``."""
+    import reasoning_gym
+
+    data = reasoning_gym.create_dataset(spec.rg_dataset, size=n_problems, seed=seed, **spec.rg_config(chain_length))
+    return pd.DataFrame({"problem_id": [f"{spec.name}-{chain_length}/{seed}/{i}" for i in range(n_problems)],
+                         "question": [item["question"] for item in data],
+                         "answer": [str(item["answer"]) for item in data],
+                         "chain_length": chain_length})
+
+
 def load_benchmark(name: str, *, source: Literal["local", "hub"] = "local", n_problems: int | None = None,
-                   seed: int = 0) -> pd.DataFrame:
+                   seed: int = 0, chain_length: int | None = None) -> pd.DataFrame:
     """The problems of benchmark ``name`` in the common schema, optionally a seeded subsample of ``n_problems``.
 
     The subsample keeps the file's order of the chosen problems, so the same seed and size always give the
-    same problems on any machine.
+    same problems on any machine. Reasoning-gym benchmarks are generated: ``chain_length`` sets their length
+    and ``n_problems`` (default 100) how many.
     """
     if source not in ("local", "hub"):
         raise ConfigError(f"source={source!r} is not allowed; allowed: ['local', 'hub']")
+    spec = get_benchmark(name)
+    if n_problems is not None and n_problems < 1:
+        raise ConfigError(f"n_problems={n_problems!r} is out of range; allowed: >= 1 (or None for all)")
+    if spec.source == "reasoning-gym":
+        check_problem_options(name, chain_length, "chat", 0)
+        return _generate(spec, chain_length, n_problems or 100, seed)
     frame = _load_cached(name, source)
     if n_problems is None or n_problems >= len(frame):
         return frame.copy()
-    if n_problems < 1:
-        raise ConfigError(f"n_problems={n_problems!r} is out of range; allowed: >= 1 (or None for all)")
     chosen = np.sort(np.random.default_rng(seed).choice(len(frame), size=n_problems, replace=False))
     return frame.iloc[chosen].reset_index(drop=True)
+
+
+def question_text(name: str, problem: pd.Series | dict) -> str:
+    """The question as asked, with lettered options for multiple choice."""
+    spec = get_benchmark(name)
+    text = problem["question"]
+    if spec.answer_type == "choice letter":
+        text += "\n" + "\n".join(f"{letter}. {choice}" for letter, choice in zip(MMLU_LETTERS, problem["choices"]))
+    return text
 
 
 def user_message(name: str, problem: pd.Series | dict) -> str:
     """The user turn for one problem: the question (with lettered options for multiple choice) and the instruction."""
     spec = get_benchmark(name)
-    text = problem["question"]
-    if spec.answer_type == "choice letter":
-        text += "\n" + "\n".join(f"{letter}. {choice}" for letter, choice in zip(MMLU_LETTERS, problem["choices"]))
-    return f"{text}\n\n{spec.instruction}"
+    return f"{question_text(name, problem)}\n\n{spec.instruction}"
+
+
+FEW_SHOT_STOP = ("\n\nQuestion:",)  # a base model answering a few-shot prompt goes on with a new question
+
+
+def few_shot_prompt(name: str, problem: pd.Series | dict, n_shots: int) -> str:
+    """A plain-text prompt for base models: ``n_shots`` solved examples, then the question.
+
+    GSM8K's examples are the first training problems with their worked solutions (the answer boxed); MMLU's are the
+    subject's five dev questions (the standard 5-shot setting). Each example ends with a boxed answer, so the
+    same extractor reads the model's answer.
+    """
+    spec = get_benchmark(name)
+    if spec.few_shot is None:
+        raise ConfigError(f"benchmark {name!r} has no few-shot examples; allowed: "
+                          f"{[b.name for b in BENCHMARKS.values() if b.few_shot]}")
+    shots = few_shot_examples(name, problem.get("subject"))[:n_shots]
+    blocks = [f"Question: {question_text(name, ex)}\nAnswer: {ex['solution']}" for ex in shots]
+    blocks.append(f"Question: {question_text(name, problem)}\nAnswer:")
+    return "\n\n".join(blocks)
+
+
+@lru_cache(maxsize=64)
+def _few_shot_rows(source: str, subject: str | None) -> tuple:
+    if source == "gsm8k-train":
+        rows = _read_jsonl(BENCHMARKS_DIR / "gsm8k" / "train.jsonl")[:8]
+        return tuple({"question": r["question"], "answer": _gsm8k_gold(r["answer"]),
+                      "solution": re.sub(r"<<[^>]*>>", "", r["answer"].split("####")[0]).strip()
+                      + f" The answer is \\boxed{{{_gsm8k_gold(r['answer'])}}}."} for r in rows)
+    frame = pd.read_csv(BENCHMARKS_DIR / "mmlu" / "dev" / f"{subject}_dev.csv", keep_default_na=False)
+    return tuple({"question": r["question"], "choices": [str(r[f"choice{i}"]) for i in range(4)],
+                  "answer": MMLU_LETTERS[int(r["answer"])],
+                  "solution": f"\\boxed{{{MMLU_LETTERS[int(r['answer'])]}}}"} for _, r in frame.iterrows())
+
+
+def few_shot_examples(name: str, subject: str | None = None) -> list[dict]:
+    """The solved examples a few-shot prompt for ``name`` draws from (MMLU: the subject's dev questions)."""
+    return list(_few_shot_rows(get_benchmark(name).few_shot, subject))
 
 
 def file_sha256(path: Path) -> str:
@@ -179,6 +284,8 @@ def benchmarks_table() -> pd.DataFrame:
     """One row per benchmark: size, answer type, where the local copy came from, license, hub id."""
     rows = []
     for spec in BENCHMARKS.values():
+        if spec.source != "local":
+            continue
         frame = load_benchmark(spec.name)
         rows.append({"name": spec.name, "title": spec.title, "problems": len(frame),
                      "answer type": spec.answer_type, "role in the paper": spec.paper_role,

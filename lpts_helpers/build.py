@@ -19,6 +19,7 @@ import argparse
 import ast
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,7 @@ import yaml
 from .config import PROFILES
 from .paths import BOOK_DIR, BUILD_DIR, REPO_ROOT, RUNS_DIR
 from .plots import write_vega_bundle
+from .store import MARKER
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -135,6 +137,19 @@ def glued_values(executed: Path) -> dict[str, str]:
     return values
 
 
+def _touch_runs(store_dir: Path, record: Path) -> bool:
+    """Mark the runs a kept chapter used as used again; False when the record or any run is missing (then the
+    chapter must run again, e.g. after its runs were deleted)."""
+    if not record.exists():
+        return False
+    markers = [store_dir / run / MARKER for run in json.loads(record.read_text())]
+    if not all(m.is_file() for m in markers):
+        return False
+    for marker in markers:
+        os.utime(marker)
+    return True
+
+
 def stage_site(site: Path) -> None:
     """Lay out the Jupyter Book source folder: config, toc, the book's own pages and the vega bundle."""
     shutil.copy2(REPO_ROOT / "_config.yml", site / "_config.yml")
@@ -178,21 +193,30 @@ def build(profile: str, out: Path, overrides: dict[str, Any], *, only: list[str]
         print(f"--fresh: removing the run store {store_dir}", flush=True)
         shutil.rmtree(store_dir)
     site = out / "site"
+    started = time.time()
     for chapter, parameters in chapter_parameters(chapters, profile, overrides).items():
         target = site / "notebooks" / f"{chapter.stem}.ipynb"
-        stamp = target.with_suffix(".fingerprint")
+        stamp, used = target.with_suffix(".fingerprint"), target.with_suffix(".runs.json")
         key = fingerprint(chapter, parameters)
-        if not (fresh or force) and target.exists() and stamp.exists() and stamp.read_text() == key:
+        if not (fresh or force) and target.exists() and stamp.exists() and stamp.read_text() == key \
+                and _touch_runs(store_dir, used):
             print(f"[{chapter.stem}] unchanged since its last execution; kept", flush=True)
             continue
         stamp.unlink(missing_ok=True)
         print(f"[{chapter.stem}] executing with {parameters}", flush=True)
+        chapter_started = time.time()
         try:
             seconds = execute_chapter(chapter, target, parameters)
         except ChapterError as err:
             raise SystemExit(f"error: {err}") from None
+        # The runs the chapter read or wrote (reading touches a run's marker): kept chapters touch them again.
+        runs = [str(m.parent.relative_to(store_dir)) for m in store_dir.glob(f"*/*/{MARKER}")
+                if m.stat().st_mtime >= chapter_started - 1]
+        used.write_text(json.dumps(sorted(runs), indent=1))
         stamp.write_text(key)
         print(f"[{chapter.stem}] done in {seconds:.1f} s", flush=True)
+    (out / "last_build.json").write_text(json.dumps({"started": started, "profile": profile,
+                                                     "chapters": "all" if not only else only}))
     if not html:
         return site
     stage_site(site)

@@ -120,9 +120,17 @@ class StageConfig:
         """The fields as plain JSON-able values (tuples become lists)."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
+    def versions(self) -> dict[str, int]:
+        """Versions of what the run uses besides its own code (prompt templates, extractors, methods); hashed."""
+        return {}
+
     def identity(self) -> dict[str, Any]:
-        """What the hash covers: stage, version and fields (never the git commit or the library versions)."""
-        return {"stage": self.STAGE, "version": self.VERSION, "config": self.to_dict()}
+        """What the hash covers: stage, version, the versions of what the run uses, and the fields — never the
+        git commit or the library versions, so unrelated code changes do not invalidate stored results."""
+        identity = {"stage": self.STAGE, "version": self.VERSION, "config": self.to_dict()}
+        if self.versions():
+            identity["uses"] = self.versions()
+        return identity
 
     def config_hash(self) -> str:
         """A 16-hex-digit digest of ``identity()``, stable across processes, machines and field order."""

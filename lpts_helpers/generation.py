@@ -10,14 +10,14 @@ Introduced in ``00-models-and-benchmarks``; the scaling chapters sweep its budge
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from .backends import BACKENDS, Backend, make_backend
-from .benchmarks import BENCHMARKS, load_benchmark, user_message
+from .benchmarks import (BENCHMARKS, FEW_SHOT_STOP, LOCAL_BENCHMARKS, check_problem_options, few_shot_prompt,
+                         get_benchmark, load_benchmark, user_message)
 from .config import ConfigError, StageConfig, knob
 from .models import THINKING_FORMATS, check_model, load_tokenizer, thinking_format
 from .scaling import Budget, generate_traces, sample_seed
@@ -42,7 +42,11 @@ class GenerationConfig(StageConfig):
     dtype: str = knob("auto", choices=("auto", "bf16", "fp16", "fp32"), doc="auto: bf16 on GPU, fp32 on CPU")
     benchmark: str = knob("gsm8k", choices=tuple(BENCHMARKS), doc="which benchmark's problems")
     n_problems: int = knob(3, ge=1, doc="problems drawn (seeded) from the benchmark")
-    problem_seed: int = knob(0, ge=0, doc="seed of the problem sample")
+    problem_seed: int = knob(0, ge=0, doc="seed of the problem sample (or of the generator)")
+    chain_length: int | None = knob(None, ge=1, doc="steps per problem, reasoning-gym benchmarks only")
+    prompt_style: str = knob("chat", choices=("chat", "few-shot"), doc="chat: zero-shot in the chat template; "
+                             "few-shot: solved examples in plain text, for base models")
+    n_shots: int = knob(0, ge=0, doc="solved examples before the question (few-shot only)")
     n_samples: int = knob(1, ge=1, doc="independent samples per problem (parallel scaling)")
     temperature: float = knob(0.0, ge=0.0, doc="0 = greedy; the paper samples at 1.0")
     top_p: float = knob(1.0, ge=0.0, le=1.0, doc="nucleus sampling mass, > 0")
@@ -55,6 +59,10 @@ class GenerationConfig(StageConfig):
 
     def validate(self) -> None:
         check_model(self.model)
+        check_problem_options(self.benchmark, self.chain_length, self.prompt_style, self.n_shots)
+        if self.prompt_style == "few-shot" and self.thinking_budget is not None:
+            raise ConfigError(f"thinking_budget={self.thinking_budget} with prompt_style='few-shot'; allowed: "
+                              f"None (a few-shot prompt has no thinking section)")
         if self.top_p <= 0:
             raise ConfigError(f"top_p={self.top_p!r} is out of range; allowed: 0 < top_p <= 1")
         if self.thinking_format is not None and self.thinking_format not in THINKING_FORMATS:
@@ -67,9 +75,24 @@ class GenerationConfig(StageConfig):
             raise ConfigError(f"n_samples={self.n_samples} with temperature=0 draws one greedy answer "
                               f"{self.n_samples} times; allowed: temperature > 0 for several samples")
 
+    def versions(self) -> dict[str, int]:
+        return {"benchmark": get_benchmark(self.benchmark).version}
+
     def budget(self) -> Budget:
         return Budget(thinking_budget=self.thinking_budget, n_ignore=self.n_ignore, continuation=self.continuation,
-                      max_answer_tokens=self.max_answer_tokens, temperature=self.temperature, top_p=self.top_p)
+                      max_answer_tokens=self.max_answer_tokens, temperature=self.temperature, top_p=self.top_p,
+                      answer_stop=FEW_SHOT_STOP if self.prompt_style == "few-shot" else ())
+
+    def problems(self) -> pd.DataFrame:
+        """The problems this config answers (a seeded sample, or generated for reasoning-gym benchmarks)."""
+        return load_benchmark(self.benchmark, n_problems=self.n_problems, seed=self.problem_seed,
+                              chain_length=self.chain_length)
+
+    def prompt(self, tokenizer: Any, problem: dict) -> str:
+        """The exact text the model continues for one problem."""
+        if self.prompt_style == "few-shot":
+            return few_shot_prompt(self.benchmark, problem, self.n_shots)
+        return chat_prompt(tokenizer, user_message(self.benchmark, problem))
 
 
 @dataclass(frozen=True)
@@ -113,7 +136,7 @@ def run_generation(config: GenerationConfig, store: RunStore, *, options: Backen
     interrupted run resumes where it stopped.
     """
     options = options or BackendOptions()
-    problems = load_benchmark(config.benchmark, n_problems=config.n_problems, seed=config.problem_seed)
+    problems = config.problems()
     items = [{"item_id": p["problem_id"], "problem": p} for p in problems.to_dict("records")]
     fmt = thinking_format(config.model, config.thinking_format)
     shared: dict[str, Any] = {"backend": backend}
@@ -122,13 +145,12 @@ def run_generation(config: GenerationConfig, store: RunStore, *, options: Backen
         if shared["backend"] is None:
             shared["backend"] = make_backend(config.backend, config.model, **options.backend_kwargs(config))
         engine = shared["backend"]
-        prompts = {item["item_id"]: chat_prompt(engine.tokenizer, user_message(config.benchmark, item["problem"]))
-                   for item in chunk}
+        prompts = {item["item_id"]: config.prompt(engine.tokenizer, item["problem"]) for item in chunk}
         jobs = [(item, sample) for item in chunk for sample in range(config.n_samples)]
         seeds = [sample_seed(config.seed, sample) for _, sample in jobs]
         traces = generate_traces(engine, [prompts[item["item_id"]] for item, _ in jobs], seeds, config.budget(),
                                  fmt)
-        return [{"item_id": item["item_id"], "benchmark": config.benchmark, "model": config.model,
+        return [{"item_id": item["item_id"], "benchmark": config.benchmark, "variant": config.model,
                  "backend": config.backend, "sample": sample, "seed": seed,
                  "thinking_budget": config.thinking_budget, "n_ignore": config.n_ignore,
                  "question": item["problem"]["question"], "gold": item["problem"]["answer"],
@@ -144,24 +166,14 @@ def run_generation(config: GenerationConfig, store: RunStore, *, options: Backen
                      metrics=generation_metrics)
 
 
-def gold_mentioned(gold: str, completion: str) -> bool:
-    """Whether the gold answer appears in the completion as a whole token (``12`` is not in ``120`` or ``1.12``).
-
-    Not a grader — the evaluation chapter extracts the final answer — but an upper bound on any grader's verdict.
-    """
-    return re.search(rf"(?<![\w.]){re.escape(gold.strip())}(?![\w]|\.\d)", completion) is not None
-
-
 def generation_metrics(samples: pd.DataFrame) -> dict[str, Any]:
     """Token and stopping statistics of a generation run (accuracy comes from grading, not from here)."""
-    mentioned = [gold_mentioned(g, c) for g, c in zip(samples["gold"], samples["completion"])]
     return {"n": len(samples), "n_problems": int(samples["item_id"].nunique()),
             "mean_completion_tokens": float(samples["completion_tokens"].mean()),
             "mean_thinking_tokens": float(samples["thinking_tokens"].mean()),
             "mean_forced": float(samples["n_forced"].mean()),
             "share_thinking_cut": float(samples["thinking_cut"].mean()),
-            "share_hit_max_tokens": float((samples["finish_reason"] == "length").mean()),
-            "n_gold_mentioned": int(sum(mentioned))}
+            "share_hit_max_tokens": float((samples["finish_reason"] == "length").mean())}
 
 
 @dataclass(frozen=True)
@@ -172,14 +184,14 @@ class PromptLengthConfig(StageConfig):
     PROFILE_DEFAULTS = {"smoke": {"n_problems": 20}, "default": {}, "paper": {"model": "qwen3-8b"}}
 
     model: str = knob("smollm2-135m", doc="whose tokenizer counts the tokens")
-    benchmarks: tuple[str, ...] = knob(tuple(BENCHMARKS), doc="benchmarks to measure")
+    benchmarks: tuple[str, ...] = knob(LOCAL_BENCHMARKS, doc="benchmarks to measure (local copies)")
     n_problems: int | None = knob(None, ge=1, doc="problems per benchmark (seeded sample); None = all")
 
     def validate(self) -> None:
-        unknown = sorted(set(self.benchmarks) - set(BENCHMARKS))
+        unknown = sorted(set(self.benchmarks) - set(LOCAL_BENCHMARKS))
         if unknown or not self.benchmarks:
             raise ConfigError(f"benchmarks={list(self.benchmarks)!r} has unknown or no entries {unknown}; "
-                              f"allowed: a non-empty list from {sorted(BENCHMARKS)}")
+                              f"allowed: a non-empty list from {sorted(LOCAL_BENCHMARKS)}")
         check_model(self.model)
 
 

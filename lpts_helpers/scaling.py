@@ -30,6 +30,7 @@ class Budget:
     max_answer_tokens: int = 256
     temperature: float = 0.0
     top_p: float = 1.0
+    answer_stop: tuple[str, ...] = ()  # e.g. few-shot prompts stop where the model starts a new question
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def generate_traces(backend: Backend, prompts: list[str], seeds: list[int], budg
     answer_prompts = [_answer_prefix(state, budget, fmt) for state in states]
     answers = backend.complete([
         Request(prompt=state.prompt + prefix, max_tokens=budget.max_answer_tokens, temperature=budget.temperature,
-                top_p=budget.top_p, seed=sample_seed(state.seed, 0, state.rounds))
+                top_p=budget.top_p, seed=sample_seed(state.seed, 0, state.rounds), stop=budget.answer_stop)
         for state, prefix in zip(states, answer_prompts)])
     return [Trace(thinking=state.thinking, answer=answer.text, completion=prefix + answer.text,
                   thinking_tokens=state.thinking_tokens, answer_tokens=answer.n_tokens, n_forced=state.n_forced,

@@ -118,6 +118,7 @@ class RunStore:
         if not (path / MARKER).is_file():
             raise FileNotFoundError(f"no finished {config.STAGE} run {config.config_hash()} under {self.root} "
                                     f"(a folder without {MARKER} is unfinished and is resumed by run())")
+        os.utime(path / MARKER)  # marks the run as used (see prune_unused)
         return Run(path=path, config=json.loads((path / "config.json").read_text()),
                    samples=pd.read_parquet(path / "samples.parquet"),
                    metrics=json.loads((path / "metrics.json").read_text()), computed=False)
@@ -182,6 +183,18 @@ class RunStore:
             found.append(json.loads((marker.parent / "config.json").read_text()))
         return found
 
+    def prune_unused(self, since: float, *, dry_run: bool = False) -> list[Path]:
+        """Delete finished runs not read since ``since`` (a time stamp; reading a run touches its marker).
+
+        After a full build of the book, every run the book uses was read during the build, so the runs older than
+        the build's start are the ones no chapter needs any more (stale configs). Unfinished runs are kept.
+        """
+        stale = [marker.parent for marker in sorted(self.root.glob(f"*/*/{MARKER}")) if marker.stat().st_mtime < since]
+        if not dry_run:
+            for path in stale:
+                shutil.rmtree(path)
+        return stale
+
     @staticmethod
     def _stored_keys(parts: Path, key: str) -> set[Hashable]:
         frame = RunStore._read_parts(parts)
@@ -201,5 +214,30 @@ class RunStore:
         atomic_write_json(path / "config.json", record)
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m lpts_helpers.store prune build/default``: delete runs the last full build did not use."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m lpts_helpers.store", description=main.__doc__)
+    parser.add_argument("command", choices=["prune"])
+    parser.add_argument("build_dir", type=Path, help="the folder of a full build (it holds last_build.json)")
+    parser.add_argument("--store", type=Path, default=RUNS_DIR)
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    record = args.build_dir / "last_build.json"
+    if not record.is_file():
+        raise SystemExit(f"error: {record} not found: run a full build (make book) first")
+    build = json.loads(record.read_text())
+    if build.get("chapters") != "all":
+        raise SystemExit(f"error: the last build in {args.build_dir} ran only {build.get('chapters')}; prune after "
+                         f"a build of every chapter, or runs of the others would be deleted")
+    for path in RunStore(args.store).prune_unused(build["started"], dry_run=args.dry_run):
+        print(f"{'would remove' if args.dry_run else 'removed'} {path}")
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+if __name__ == "__main__":
+    main()

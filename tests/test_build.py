@@ -100,3 +100,17 @@ def test_smoke_results_are_recorded(smoke_book):
     assert float(glued["depth_share_max"]) == pytest.approx(100 / 28, abs=0.01)
     assert int(glued["n_completions"]) == 2
     assert json.loads(json.dumps(completions.metrics))["n"] == 2
+
+
+def test_kept_chapters_touch_their_runs_and_rerun_when_one_is_gone(tmp_path):
+    marker = tmp_path / "runs" / "generation" / "abc" / "COMPLETE"
+    marker.parent.mkdir(parents=True)
+    marker.write_text("{}")
+    record = tmp_path / "00-x.runs.json"
+    assert not build._touch_runs(tmp_path / "runs", record)  # no record: execute
+    record.write_text(json.dumps(["generation/abc"]))
+    import os
+    os.utime(marker, (0, 0))
+    assert build._touch_runs(tmp_path / "runs", record) and marker.stat().st_mtime > 0
+    marker.unlink()
+    assert not build._touch_runs(tmp_path / "runs", record)  # a run was deleted: execute again

@@ -151,3 +151,21 @@ def test_metrics_follow_the_metric_code_without_recomputing_samples(store):
 
     run = store.run(config, items(config), must_not_run, metrics=new_metrics)
     assert run.metrics == {"max_y": 4} and store.load(config).metrics == {"max_y": 4}
+
+
+def test_prune_deletes_runs_not_read_since_a_time(store):
+    import os
+    import time
+
+    old, used = SquaresConfig(n=1), SquaresConfig(n=2)
+    for config in (old, used):
+        store.run(config, items(config), Recorder())
+    past = time.time() - 100
+    for config in (old, used):
+        os.utime(store.path(config) / MARKER, (past, past))
+    since = time.time() - 1
+    store.load(used)  # reading marks the run as used
+    assert store.prune_unused(since, dry_run=True) == [store.path(old)]
+    assert store.path(old).exists()
+    assert store.prune_unused(since) == [store.path(old)]
+    assert not store.path(old).exists() and store.is_complete(used)
