@@ -11,6 +11,7 @@ Introduced with the evaluation of chapter 00; every chapter's accuracies come fr
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .backends import Backend
-from .benchmarks import get_benchmark
-from .config import ConfigError, knob
+from .backends import Backend, LazyBackend, make_backend
+from .benchmarks import LOCAL_BENCHMARKS, get_benchmark, load_benchmark
+from .config import ConfigError, StageConfig, knob
 from .generation import BackendOptions, GenerationConfig, run_generation
-from .grading import EXTRACTORS, SCORERS, grade, normalize
+from .grading import EXTRACTORS, SCORERS, grade, math_verify_equal, normalize
 from .judge import JUDGE_PROMPT_VERSION, Judge
 from .store import Run, RunStore
 
@@ -137,3 +138,155 @@ def summarize(samples: pd.DataFrame) -> dict[str, Any]:
 def _vote_key(answer: str) -> str:
     """Answers that differ only in spacing, ``$`` or ``\\text{}`` vote together."""
     return normalize(answer)
+
+
+def sweep(configs: list[EvalConfig], store: RunStore, *, options: BackendOptions | None = None) -> pd.DataFrame:
+    """Evaluate each config (read back when stored) and return one row per config: its fields, accuracy with
+    its 95% CI, pass@n and the share of samples with an extractable answer.
+
+    Configs with the same model share one backend, loaded only if some run is not stored yet.
+    """
+    options = options or BackendOptions()
+    backends: dict[tuple, LazyBackend] = {}
+    rows = []
+    for config in configs:
+        key = (config.model, config.backend, config.dtype)
+        if key not in backends:
+            backends[key] = LazyBackend(lambda c=config: make_backend(c.backend, c.model, **options.backend_kwargs(c)))
+        run = run_evaluation(config, store, options=options, backend=backends[key])
+        accuracy, n = run.metrics["accuracy"], run.metrics["n_samples"]
+        rows.append({**config.to_dict(), "extractor": config.extractor_name, "scorer": config.scorer_name,
+                     "accuracy": accuracy["value"], "low": accuracy["low"], "high": accuracy["high"],
+                     "pass@n": run.metrics["pass@k"][str(n)]["value"], "share_answered": run.metrics["share_answered"],
+                     "n_problems": run.metrics["n_problems"], "run": run.path.name})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class GoldCheckConfig(StageConfig):
+    """Grade every gold answer against itself: the floor any trustworthy grader must clear (stage "gold-check")."""
+
+    STAGE = "gold-check"
+    PROFILE_DEFAULTS = {"smoke": {"n_problems": 10}}
+
+    benchmarks: tuple[str, ...] = knob(("aime24", "math500", "gsm8k"), doc="benchmarks whose gold answers to check")
+    n_problems: int | None = knob(None, ge=1, doc="problems per benchmark (seeded sample); None = all")
+
+    def validate(self) -> None:
+        for name in self.benchmarks:
+            if get_benchmark(name).scorer != "math-verify":
+                raise ConfigError(f"benchmarks: {name!r} is not graded by math-verify; allowed: "
+                                  f"{[b for b in LOCAL_BENCHMARKS if get_benchmark(b).scorer == 'math-verify']}")
+
+    def versions(self) -> dict[str, int]:
+        return {**{f"benchmark:{b}": get_benchmark(b).version for b in self.benchmarks},
+                "extractor:boxed": EXTRACTORS["boxed"].version, "scorer:math-verify": SCORERS["math-verify"]}
+
+
+GOLD_CHECKS = {
+    "boxed gold": "the gold answer written as \\boxed{gold}, graded with the boxed extractor and math-verify",
+    "math-verify only": "math-verify's parser and verifier alone, gold against itself (no string shortcut)",
+    "gold solution": "MATH-500's worked solution text, graded like a model's completion",
+}
+
+
+def run_gold_check(config: GoldCheckConfig, store: RunStore, *, fresh: bool = False) -> Run:
+    """One row per benchmark × problem × check (GOLD_CHECKS), with whether it graded correct and how long it took."""
+    items = []
+    for name in config.benchmarks:
+        for problem in load_benchmark(name, n_problems=config.n_problems).to_dict("records"):
+            checks = [c for c in GOLD_CHECKS if c != "gold solution" or name == "math500"]
+            items += [{"item_id": f"{name}:{problem['problem_id']}:{check}", "benchmark": name, "check": check,
+                       "problem": problem} for check in checks]
+    solutions = {p["problem_id"]: p.get("solution") for p in _math500_solutions()}
+
+    def compute(chunk: list[dict]) -> list[dict]:
+        rows = []
+        for item in chunk:
+            gold, started = item["problem"]["answer"], time.perf_counter()
+            if item["check"] == "boxed gold":
+                correct = grade(f"The answer is \\boxed{{{gold}}}.", gold, extractor="boxed",
+                                scorer="math-verify").correct
+            elif item["check"] == "math-verify only":
+                correct = math_verify_equal(gold, gold)
+            else:
+                correct = grade(solutions[item["problem"]["problem_id"]], gold, extractor="boxed",
+                                scorer="math-verify").correct
+            rows.append({"item_id": item["item_id"], "benchmark": item["benchmark"], "check": item["check"],
+                         "problem_id": item["problem"]["problem_id"], "gold": gold, "correct": correct,
+                         "seconds": time.perf_counter() - started})
+        return rows
+
+    def metrics(samples: pd.DataFrame) -> dict[str, Any]:
+        grouped = samples.groupby(["benchmark", "check"])
+        return {f"{b} / {c}": {"n": len(g), "rate": float(g["correct"].mean()),
+                               "per_second": float(len(g) / max(g["seconds"].sum(), 1e-9)),
+                               "misses": g.loc[~g["correct"], "problem_id"].tolist()}
+                for (b, c), g in grouped}
+
+    return store.run(config, items, compute, chunk_size=500, fresh=fresh, metrics=metrics)
+
+
+def _math500_solutions() -> list[dict]:
+    import json
+
+    from .paths import BENCHMARKS_DIR
+
+    rows = [json.loads(line) for line in (BENCHMARKS_DIR / "math500" / "test.jsonl").read_text().splitlines()]
+    return [{"problem_id": r["unique_id"], "solution": r["solution"]} for r in rows]
+
+
+def gold_check_table(gold_metrics: dict[str, Any]) -> pd.DataFrame:
+    """The gold check's metrics as a table: benchmark, check, problems, rate, grading speed, misses."""
+    rows = []
+    for key, value in gold_metrics.items():
+        benchmark, check = key.split(" / ")
+        rows.append({"benchmark": benchmark, "check": check, "what": GOLD_CHECKS[check], "problems": value["n"],
+                     "rate": value["rate"], "graded per second": round(value["per_second"], 1),
+                     "misses": ", ".join(value["misses"]) or "none"})
+    return pd.DataFrame(rows)
+
+
+def _interval(value: float, low: float, high: float) -> str:
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def sweep_view(table: pd.DataFrame) -> pd.DataFrame:
+    """A sweep table as the book shows it: task, reading, accuracy with its CI, share of answers found."""
+    view = pd.DataFrame({
+        "benchmark": table["benchmark"],
+        "chain length": table["chain_length"].map(lambda k: "—" if pd.isna(k) else int(k)),
+        "extractor": table["extractor"],
+        "accuracy (95% CI)": [_interval(a, lo, hi) for a, lo, hi in zip(table["accuracy"], table["low"], table["high"])],
+        "answers found": table["share_answered"].map(lambda v: f"{v:.0%}"),
+        "problems": table["n_problems"],
+    })
+    return view.reset_index(drop=True)
+
+
+def describe_extremes(table: pd.DataFrame, extractor: str = "flex") -> str:
+    """One clause per synthetic family: accuracy at its shortest and longest chain, with CIs (for the verdict)."""
+    rows = table[(table["extractor"] == extractor) & table["chain_length"].notna()]
+    clauses = []
+    for family, group in rows.groupby("benchmark", sort=False):
+        group = group.sort_values("chain_length")
+        first, last = group.iloc[0], group.iloc[-1]
+        clauses.append(f"{family} {_interval(first['accuracy'], first['low'], first['high'])} at "
+                       f"{int(first['chain_length'])} steps and {_interval(last['accuracy'], last['low'], last['high'])} "
+                       f"at {int(last['chain_length'])}")
+    return "; ".join(clauses) if clauses else "no synthetic families in this profile"
+
+
+def baseline_rows(table: pd.DataFrame, choice: pd.DataFrame, extractor: str = "flex") -> pd.DataFrame:
+    """Unpruned accuracies in the shape ``paper.beside_static`` takes (pruned_layers = 0)."""
+    rows = []
+    chosen = table[table["extractor"] == extractor]
+    for row in chosen.itertuples():
+        name = row.benchmark if pd.isna(row.chain_length) else f"{row.benchmark} ({int(row.chain_length)} steps)"
+        rows.append({"benchmark": name, "pruned_layers": 0, "accuracy": row.accuracy, "low": row.low,
+                     "high": row.high})
+    for row in choice.itertuples():
+        name = "mmlu" if row.scoring == "letter" else f"mmlu ({row.scoring})"
+        rows.append({"benchmark": name, "pruned_layers": 0, "accuracy": row.accuracy, "low": row.low,
+                     "high": row.high})
+    return pd.DataFrame(rows)

@@ -16,8 +16,16 @@ from typing import Any
 import pandas as pd
 
 from .backends import BACKENDS, Backend, make_backend
-from .benchmarks import (BENCHMARKS, FEW_SHOT_STOP, LOCAL_BENCHMARKS, check_problem_options, few_shot_prompt,
-                         get_benchmark, load_benchmark, user_message)
+from .benchmarks import (
+    BENCHMARKS,
+    FEW_SHOT_STOP,
+    LOCAL_BENCHMARKS,
+    check_problem_options,
+    few_shot_prompt,
+    get_benchmark,
+    load_benchmark,
+    user_message,
+)
 from .config import ConfigError, StageConfig, knob
 from .models import THINKING_FORMATS, check_model, load_tokenizer, thinking_format
 from .scaling import Budget, generate_traces, sample_seed

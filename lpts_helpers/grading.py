@@ -15,8 +15,8 @@ Used by ``lpts_helpers.evaluation``; the evaluation chapter reports the gold sel
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .config import ConfigError
 
@@ -48,7 +48,7 @@ def last_boxed(text: str, *, tries: int = 20) -> str | None:
     while start >= 0 and tries > 0:
         tries -= 1
         brace = text.find("{", start, start + 16)
-        if brace >= 0 and not text[start:brace].strip("\\boxedfbox "):
+        if brace >= 0 and re.fullmatch(r"\\(?:boxed|fbox)\s*", text[start:brace]):
             depth = 0
             for i in range(brace, min(len(text), brace + 2 * MAX_ANSWER_CHARS)):
                 depth += {"{": 1, "}": -1}.get(text[i], 0)
@@ -116,7 +116,8 @@ def normalize(answer: str) -> str:
     return answer.lower()
 
 
-def _math_verify(gold: str, extracted: str) -> bool:
+def math_verify_equal(gold: str, extracted: str) -> bool:
+    """math-verify's parser and verifier on two answers (strings compared when either does not parse)."""
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
     configs = [LatexExtractionConfig(), ExprExtractionConfig()]
@@ -140,7 +141,7 @@ def score(gold: str, extracted: str | None, scorer: str) -> bool:
     if scorer == "exact":
         return False
     try:
-        return _math_verify(gold, extracted)
+        return math_verify_equal(gold, extracted)
     except Exception:  # math-verify and sympy raise many types on malformed input; malformed is wrong
         return False
 

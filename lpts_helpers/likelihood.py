@@ -115,3 +115,29 @@ def run_choice_loglik(config: ChoiceConfig, store: RunStore, *, model: Any = Non
 def _metrics(samples: pd.DataFrame) -> dict[str, Any]:
     summary = summarize(samples)
     return {"n_problems": summary["n_problems"], "accuracy": summary["accuracy"], "chance": 0.25}
+
+
+def choice_table(configs: list[ChoiceConfig], store: RunStore) -> pd.DataFrame:
+    """Run (or read back) each config; one row per config with accuracy, its 95% CI and chance."""
+    loaded: dict[tuple, tuple] = {}
+    rows = []
+    for config in configs:
+        key = (config.model, config.dtype)
+        if not store.is_complete(config) and key not in loaded:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            loaded[key] = load_model(config.model, device=device, dtype=config.dtype)
+        model, tokenizer = loaded.get(key, (None, None))
+        run = run_choice_loglik(config, store, model=model, tokenizer=tokenizer)
+        accuracy = run.metrics["accuracy"]
+        rows.append({**config.to_dict(), "accuracy": accuracy["value"], "low": accuracy["low"],
+                     "high": accuracy["high"], "chance": run.metrics["chance"],
+                     "above_chance": accuracy["low"] > run.metrics["chance"], "n_problems": run.metrics["n_problems"]})
+    return pd.DataFrame(rows)
+
+
+def chance_verdict(table: pd.DataFrame) -> str:
+    """Whether each scoring's 95% CI clears chance: the sentence the chapters glue into their verdicts."""
+    parts = [f"{row.scoring} {row.accuracy:.2f} [{row.low:.2f}, {row.high:.2f}]" for row in table.itertuples()]
+    above = table["above_chance"].any()
+    verdict = "above chance" if above else "not distinguishable from chance (0.25)"
+    return f"{verdict} ({'; '.join(parts)})"

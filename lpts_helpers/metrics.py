@@ -8,8 +8,8 @@ AIME problems a point estimate alone misleads). Used by ``lpts_helpers.evaluatio
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Hashable
 
 import numpy as np
 from scipy import stats

@@ -8,7 +8,9 @@ Hugging Face checkpoint directory works wherever a preset name does. Introduced 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
+import io
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -129,8 +131,9 @@ def _explain_hub_errors(name: str):
                       f"presets that run offline: {list(OFFLINE_PRESETS)}") from err
 
 
+@functools.lru_cache(maxsize=4)
 def load_tokenizer(name: str):
-    """The tokenizer of a preset or checkpoint directory."""
+    """The tokenizer of a preset or checkpoint directory (cached: a GGUF tokenizer takes seconds to parse)."""
     from transformers import AutoTokenizer
 
     path, kwargs = _resolve(name)
@@ -138,18 +141,24 @@ def load_tokenizer(name: str):
         return AutoTokenizer.from_pretrained(path, **kwargs)
 
 
+@functools.lru_cache(maxsize=2)
 def load_model(name: str, *, device: str = "cpu", dtype: str = "auto"):
     """Load a preset or checkpoint directory as a transformers causal LM in eval mode, with its tokenizer.
 
-    ``dtype="auto"`` means bf16 on CUDA (as the paper evaluates) and fp32 on the CPU.
+    ``dtype="auto"`` means bf16 on CUDA (as the paper evaluates) and fp32 on the CPU. Cached, so the runs of one
+    chapter share a model: callers that change weights (pruning) work on a copy.
     """
     import torch
+    import transformers
     from transformers import AutoModelForCausalLM
 
     path, kwargs = _resolve(name)
+    transformers.utils.logging.disable_progress_bar()  # loading bars would land in the book's pages
     torch_dtype = {"auto": torch.bfloat16 if device.startswith("cuda") else torch.float32,
                    "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
-    with _explain_hub_errors(name):
+    # transformers' GGUF conversion draws its own tqdm bar on stderr, which would land in the book's pages.
+    quiet = contextlib.redirect_stderr(io.StringIO()) if "gguf_file" in kwargs else contextlib.nullcontext()
+    with _explain_hub_errors(name), quiet:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs)
     return model.to(device).eval(), load_tokenizer(name)
 

@@ -93,3 +93,37 @@ def token_length_chart(lengths: pd.DataFrame) -> alt.Chart:
         y=alt.Y("benchmark:N", title=None),
         color=alt.Color("benchmark:N", legend=None),
     ).properties(width=420, height=alt.Step(28))
+
+
+def accuracy_chart(frame: pd.DataFrame, *, x: str, color: str, title: str, column: str = "accuracy",
+                   facet: str | None = None, chance: float | None = None, x_title: str | None = None) -> alt.Chart:
+    """Accuracy (points and lines) with its 95% CI (error bars) against ``x``, one line per ``color`` value.
+
+    ``frame`` has columns ``column``, ``low`` and ``high``; ``chance`` draws a dashed rule at that accuracy.
+    """
+    base = alt.Chart().encode(
+        x=alt.X(f"{x}:O", title=x_title or x),
+        color=alt.Color(f"{color}:N", title=color),
+        tooltip=[x, color, alt.Tooltip(f"{column}:Q", format=".3f"), alt.Tooltip("low:Q", format=".3f"),
+                 alt.Tooltip("high:Q", format=".3f"), "n_problems"],
+    )
+    layers = [base.mark_line(point=True).encode(y=alt.Y(f"{column}:Q", title="accuracy (95% CI)",
+                                                        scale=alt.Scale(domain=[0, 1]))),
+              base.mark_errorbar().encode(y=alt.Y("low:Q", title="accuracy (95% CI)"), y2="high:Q")]
+    if chance is not None:
+        layers.append(alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(y=alt.datum(chance)))
+    chart = alt.layer(*layers, data=frame).properties(width=150 if facet else 320, height=180)
+    if facet:
+        chart = chart.facet(column=alt.Column(f"{facet}:N", title=None))
+    return chart.properties(title=title)
+
+
+def interval_chart(frame: pd.DataFrame, *, y: str, title: str, chance: float | None = None) -> alt.Chart:
+    """Horizontal accuracy points with 95% CI bars, one row per ``y`` value (e.g. per scoring rule)."""
+    base = alt.Chart().encode(y=alt.Y(f"{y}:N", title=None))
+    layers = [base.mark_errorbar().encode(x=alt.X("low:Q", title="accuracy (95% CI)",
+                                                  scale=alt.Scale(domain=[0, 1])), x2="high:Q"),
+              base.mark_point(filled=True, size=60).encode(x="accuracy:Q", tooltip=[y, "accuracy", "low", "high"])]
+    if chance is not None:
+        layers.append(alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.datum(chance)))
+    return alt.layer(*layers, data=frame).properties(width=420, height=alt.Step(28), title=title)

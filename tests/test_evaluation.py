@@ -56,7 +56,7 @@ def test_summarize_by_hand():
 class FakeJudge(BaseHTTPRequestHandler):
     seen: list = []
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FakeJudge.seen.append((self.path, self.headers.get("Authorization"), body))
         reply = "0" if "\\boxed{0.5}" in body["messages"][1]["content"] else "-1"

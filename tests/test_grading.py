@@ -100,10 +100,10 @@ def test_gold_self_check_boxed(name):
 @pytest.mark.parametrize("name", ["aime24", "math500", "gsm8k"])
 def test_gold_parses_and_verifies_in_math_verify(name):
     """math-verify itself (not the string shortcut) accepts each gold answer as equal to itself."""
-    from lpts_helpers.grading import _math_verify
+    from lpts_helpers.grading import math_verify_equal
 
     frame = benchmarks.load_benchmark(name)
-    misses = [r.problem_id for r in frame.itertuples() if not _math_verify(r.answer, r.answer)]
+    misses = [r.problem_id for r in frame.itertuples() if not math_verify_equal(r.answer, r.answer)]
     assert misses == []
 
 

@@ -3,7 +3,7 @@ on a real decode loop, and one slow run on the real SmolLM2-135M-Instruct."""
 
 import pytest
 
-from lpts_helpers.backends import Completion, Request
+from lpts_helpers.backends import Completion
 from lpts_helpers.backends.hf import HFBackend
 from lpts_helpers.models import S1_THINKING, ThinkingFormat
 from lpts_helpers.scaling import Budget, generate_traces, sample_seed

@@ -9,7 +9,7 @@ Introduced in ``00-models-and-benchmarks``; the scaling chapters run everything 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Callable, Literal, Protocol
 
 from ..config import ConfigError
 
@@ -46,6 +46,22 @@ class Backend(Protocol):
     device: Any
 
     def complete(self, requests: list[Request]) -> list[Completion]: ...
+
+
+class LazyBackend:
+    """A backend that is built on first use, so that runs read back from the store never load a model."""
+
+    def __init__(self, factory: Callable[[], Backend]):
+        self._factory, self._backend = factory, None
+
+    @property
+    def loaded(self) -> bool:
+        return self._backend is not None
+
+    def __getattr__(self, name: str) -> Any:  # complete, tokenizer, device, name: all from the real backend
+        if self._backend is None:
+            self._backend = self._factory()
+        return getattr(self._backend, name)
 
 
 def make_backend(name: str, model: str, **options) -> Backend:

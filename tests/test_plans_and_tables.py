@@ -1,0 +1,90 @@
+"""Chapter plans, sweeps and the tables the chapters show (with the paper's numbers beside ours)."""
+
+import pandas as pd
+import pytest
+
+from lpts_helpers import evaluation, likelihood, paper, plans
+from lpts_helpers.backends.hf import HFBackend
+from lpts_helpers.config import ConfigError
+
+
+def test_baseline_plan_lists_every_task_and_reading():
+    plan = plans.BaselinePlan(families=("chain_sum", "leg_counting"), chain_lengths=(2, 5), benchmarks=("gsm8k",),
+                              extractors=("boxed", "flex"))
+    configs = plan.eval_configs()
+    assert len(configs) == (2 * 2 + 1) * 2
+    assert {(c.benchmark, c.chain_length) for c in configs} == {("chain_sum", 2), ("chain_sum", 5),
+                                                                ("leg_counting", 2), ("leg_counting", 5),
+                                                                ("gsm8k", None)}
+    assert len({c.generation().config_hash() for c in configs}) == 5  # two readings share one generation run
+    assert [c.scoring for c in plan.choice_configs()] == ["letter", "text-normalized"]
+    paper_plan = plans.BaselinePlan.for_profile("paper")
+    assert paper_plan.families == () and paper_plan.thinking_budget == 8192 and paper_plan.backend == "vllm"
+    with pytest.raises(ConfigError, match=r"families=\['chain_sum', 'sudoku'\] has unknown entries \['sudoku'\]"):
+        plans.BaselinePlan(families=("chain_sum", "sudoku"))
+
+
+def test_sweep_reads_back_without_loading_a_model(store, tiny_model, monkeypatch):
+    configs = [evaluation.EvalConfig(benchmark="chain_sum", chain_length=k, n_problems=2, max_answer_tokens=4,
+                                     extractor=e) for k in (2, 3) for e in ("boxed", "flex")]
+    loads = []
+
+    def fake_make_backend(name, model, **options):
+        loads.append(model)
+        return HFBackend(*tiny_model)
+
+    monkeypatch.setattr(evaluation, "make_backend", fake_make_backend)
+    table = evaluation.sweep(configs, store)
+    assert len(table) == 4 and loads == ["smollm2-135m"]  # one model for all four runs
+    assert {"accuracy", "low", "high", "pass@n", "share_answered", "extractor"} <= set(table)
+    again = evaluation.sweep(configs, store)
+    assert loads == ["smollm2-135m"] and again["accuracy"].tolist() == table["accuracy"].tolist()
+    view = evaluation.sweep_view(table)
+    assert list(view.columns) == ["benchmark", "chain length", "extractor", "accuracy (95% CI)", "answers found",
+                                  "problems"]
+
+
+def sweep_table():
+    return pd.DataFrame({"benchmark": ["chain_sum", "chain_sum", "chain_sum", "gsm8k"],
+                         "chain_length": [2, 8, 2, None], "extractor": ["flex", "flex", "boxed", "flex"],
+                         "accuracy": [0.8, 0.1, 0.5, 0.05], "low": [0.7, 0.0, 0.4, 0.0], "high": [0.9, 0.2, 0.6, 0.1],
+                         "share_answered": [1, 1, 0.5, 1], "n_problems": [40] * 4})
+
+
+def test_describe_extremes_and_baseline_rows():
+    table = sweep_table()
+    assert evaluation.describe_extremes(table) == ("chain_sum 0.80 [0.70, 0.90] at 2 steps and 0.10 [0.00, 0.20] "
+                                                   "at 8")
+    choice = pd.DataFrame({"scoring": ["letter"], "accuracy": [0.3], "low": [0.2], "high": [0.4]})
+    rows = evaluation.baseline_rows(table, choice)
+    assert rows["benchmark"].tolist() == ["chain_sum (2 steps)", "chain_sum (8 steps)", "gsm8k", "mmlu"]
+    beside = paper.beside_static(rows, our_model="smollm2-135m").query("pruned_layers == 0").set_index("benchmark")
+    assert beside.loc["gsm8k", "paper (Qwen3-8B)"] == "0.88" and beside.loc["gsm8k", "ours (95% CI)"].startswith("0.05")
+    assert beside.loc["aime24", "ours (95% CI)"] == "—" and beside.loc["chain_sum (2 steps)", "paper (Qwen3-8B)"] == "—"
+
+
+def test_chance_verdict():
+    at_chance = pd.DataFrame({"scoring": ["letter"], "accuracy": [0.26], "low": [0.2], "high": [0.32],
+                              "above_chance": [False]})
+    assert likelihood.chance_verdict(at_chance) == "not distinguishable from chance (0.25) (letter 0.26 [0.20, 0.32])"
+    above = at_chance.assign(low=[0.3], above_chance=[True])
+    assert likelihood.chance_verdict(above).startswith("above chance")
+
+
+def test_gold_check_run_and_table(store):
+    run = evaluation.run_gold_check(evaluation.GoldCheckConfig(n_problems=5), store)
+    table = evaluation.gold_check_table(run.metrics)
+    assert len(table) == 7 and (table["rate"] == 1.0).all() and (table["misses"] == "none").all()
+    with pytest.raises(ConfigError, match="'mmlu' is not graded by math-verify"):
+        evaluation.GoldCheckConfig(benchmarks=("mmlu",))
+
+
+def test_paper_tables_match_the_paper_md_figures():
+    static = paper.static_table().set_index(["benchmark", "pruned_layers"])["paper_accuracy"]
+    assert static[("aime24", 0)] == 0.70 and static[("aime24", 2)] == 0.07 and static[("mmlu", 7)] == 0.46
+    sequential = paper.sequential_table()
+    assert len(sequential) == 6 * 4 * 5
+    assert sequential.query("method == 'laco' and benchmark == 'aime24' and pruned_layers == 3 and budget == 8192")[
+        "paper_accuracy"].item() == 0.21
+    assert paper.parallel_table().query("method == 'reverse' and pruned_layers == 3 and k == 32")[
+        "paper_pass_at_k"].item() == 0.03
