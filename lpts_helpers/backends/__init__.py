@@ -8,9 +8,9 @@ Introduced in ``00-models-and-benchmarks``; the scaling chapters run everything 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-from collections.abc import Callable
 
 from ..config import ConfigError
 
