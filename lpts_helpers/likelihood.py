@@ -22,7 +22,7 @@ import torch
 from .benchmarks import MMLU_LETTERS, few_shot_examples, get_benchmark, load_benchmark, question_text
 from .config import ConfigError, StageConfig, knob
 from .evaluation import summarize
-from .models import check_model, load_model
+from .models import check_model, load_model, right_padded
 from .store import Run, RunStore
 
 SCORINGS = ("letter", "text", "text-normalized")
@@ -71,10 +71,7 @@ def continuation_logprobs(model: Any, tokenizer: Any, prompt: str, options: list
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     sequences = [prompt_ids + tokenizer(prompt + option, add_special_tokens=False)["input_ids"][len(prompt_ids):]
                  for option in options]
-    width = max(len(s) for s in sequences)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    ids = torch.tensor([s + [pad] * (width - len(s)) for s in sequences], device=model.device)
-    mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences], device=model.device)
+    ids, mask = right_padded(sequences, tokenizer, model.device)
     with torch.inference_mode():
         logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
     scores = []

@@ -14,7 +14,7 @@ import io
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -172,6 +172,21 @@ def _resolve(name: str) -> tuple[str, dict]:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         return str(gguf_folder(preset.location)), {"gguf_file": preset.gguf_file}
     return preset.location, {}
+
+
+def right_padded(sequences: list[list[int]], tokenizer: Any, device: Any) -> tuple[Any, Any]:
+    """Token id lists as one right-padded batch: ``(input_ids, attention_mask)`` tensors on ``device``.
+
+    Right padding leaves every sequence's positions unchanged, so the logits of its real tokens do not depend on
+    the batch (scoring, calibration). Generation pads on the left instead (``backends.hf``).
+    """
+    import torch
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    width = max(len(s) for s in sequences)
+    ids = torch.tensor([s + [pad] * (width - len(s)) for s in sequences], device=device)
+    mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences], device=device)
+    return ids, mask
 
 
 def presets_table() -> pd.DataFrame:

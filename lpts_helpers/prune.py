@@ -36,7 +36,7 @@ import torch
 
 from .benchmarks import load_benchmark
 from .config import ConfigError, StageConfig, knob
-from .models import check_model, load_model
+from .models import check_model, load_model, right_padded
 from .store import Run, RunStore
 
 METHODS = ("shortgpt", "reverse", "laco", "selection", "random")
@@ -167,14 +167,11 @@ def block_influence(model: Any, tokenizer: Any, texts: list[str], *, max_length:
         hooks += [layer.register_forward_pre_hook(pre, with_kwargs=True), layer.register_forward_hook(post)]
     n_layers = len(layers)
     totals, batches = np.zeros(n_layers), 0
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     try:
         for start in range(0, len(texts), batch_size):
             encoded = [tokenizer(t, add_special_tokens=False)["input_ids"][:max_length]
                        for t in texts[start:start + batch_size]]
-            width = max(len(e) for e in encoded)
-            ids = torch.tensor([e + [pad] * (width - len(e)) for e in encoded], device=model.device)
-            mask = torch.tensor([[1] * len(e) + [0] * (width - len(e)) for e in encoded], device=model.device)
+            ids, mask = right_padded(encoded, tokenizer, model.device)
             with torch.inference_mode():
                 model(input_ids=ids, attention_mask=mask, use_cache=False)
             for i in range(n_layers):  # outputs[i] is the input of layer i + 1
@@ -223,10 +220,7 @@ def merge_into(base: torch.nn.Module, merged: list[torch.nn.Module], rule: str) 
 def _last_hidden(model: Any, tokenizer: Any, sentences: list[str]) -> list[torch.Tensor]:
     """Each sentence's last hidden states, flattened (one batched forward pass; padding positions dropped)."""
     encoded = [tokenizer(s, add_special_tokens=False)["input_ids"] for s in sentences]
-    width = max(map(len, encoded))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids = torch.tensor([e + [pad] * (width - len(e)) for e in encoded], device=model.device)
-    mask = torch.tensor([[1] * len(e) + [0] * (width - len(e)) for e in encoded], device=model.device)
+    ids, mask = right_padded(encoded, tokenizer, model.device)
     with torch.inference_mode():
         hidden = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False).hidden_states
     return [hidden[-1][row, :len(e)].float().flatten() for row, e in enumerate(encoded)]
