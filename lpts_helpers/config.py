@@ -120,9 +120,13 @@ class StageConfig:
         """The fields as plain JSON-able values (tuples become lists)."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
-    def versions(self) -> dict[str, int]:
-        """Versions of what the run uses besides its own code (prompt templates, extractors, methods); hashed."""
-        return {}
+    def versions(self) -> dict[str, int | str]:
+        """Versions of what the run uses besides its own code (prompt templates, extractors, methods, and the
+        contents of a checkpoint directory given as the model); hashed."""
+        from .models import model_fingerprint  # models imports config
+
+        fingerprint = model_fingerprint(self.model) if isinstance(getattr(self, "model", None), str) else None
+        return {"model_files": fingerprint} if fingerprint else {}
 
     def identity(self) -> dict[str, Any]:
         """What the hash covers: stage, version, the versions of what the run uses, and the fields — never the

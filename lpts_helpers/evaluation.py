@@ -58,7 +58,7 @@ class EvalConfig(GenerationConfig):
     def scorer_name(self) -> str:
         return self.scorer or get_benchmark(self.benchmark).scorer
 
-    def versions(self) -> dict[str, int]:
+    def versions(self) -> dict[str, int | str]:
         used = {**super().versions(), f"extractor:{self.extractor_name}": EXTRACTORS[self.extractor_name].version,
                 f"scorer:{self.scorer_name}": SCORERS[self.scorer_name]}
         if self.judge_model:

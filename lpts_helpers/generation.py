@@ -83,8 +83,8 @@ class GenerationConfig(StageConfig):
             raise ConfigError(f"n_samples={self.n_samples} with temperature=0 draws one greedy answer "
                               f"{self.n_samples} times; allowed: temperature > 0 for several samples")
 
-    def versions(self) -> dict[str, int]:
-        return {"benchmark": get_benchmark(self.benchmark).version}
+    def versions(self) -> dict[str, int | str]:
+        return {**super().versions(), "benchmark": get_benchmark(self.benchmark).version}
 
     def budget(self) -> Budget:
         return Budget(thinking_budget=self.thinking_budget, n_ignore=self.n_ignore, continuation=self.continuation,

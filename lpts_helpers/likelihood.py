@@ -48,8 +48,8 @@ class ChoiceConfig(StageConfig):
         if get_benchmark(self.benchmark).answer_type != "choice letter":
             raise ConfigError(f"benchmark={self.benchmark!r} is not multiple choice; allowed: mmlu")
 
-    def versions(self) -> dict[str, int]:
-        return {"benchmark": get_benchmark(self.benchmark).version}
+    def versions(self) -> dict[str, int | str]:
+        return {**super().versions(), "benchmark": get_benchmark(self.benchmark).version}
 
 
 def choice_prompt(name: str, problem: dict, n_shots: int) -> str:

@@ -8,6 +8,7 @@ Hugging Face checkpoint directory works wherever a preset name does. Introduced 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import functools
 import importlib.util
 import io
@@ -86,6 +87,24 @@ def get_preset(name: str) -> ModelPreset:
     except KeyError:
         raise ConfigError(f"model={name!r} is not a known preset or checkpoint directory; known presets: "
                           f"{sorted(PRESETS)} (or pass a local Hugging Face checkpoint directory)") from None
+
+
+def model_fingerprint(name: str) -> str | None:
+    """For a checkpoint directory, a digest of its config and weight files' names and sizes (None for a preset).
+
+    Run hashes include it, so a directory whose contents change (a different pruned model saved to the same
+    path) never reads back another model's stored results.
+    """
+    path = Path(name)
+    if name in PRESETS or not path.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for file in sorted(path.iterdir()):
+        if file.name == "config.json":
+            digest.update(file.read_bytes())
+        elif file.suffix in (".safetensors", ".bin", ".gguf"):
+            digest.update(f"{file.name}:{file.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
 
 
 def check_model(name: str) -> str:

@@ -80,8 +80,8 @@ class PruneConfig(StageConfig):
         if self.method in ("shortgpt", "reverse", "random") and self.n_layers < 1:
             raise ConfigError(f"n_layers={self.n_layers} is out of range for method={self.method!r}; allowed: >= 1")
 
-    def versions(self) -> dict[str, int]:
-        return {"prune_method": METHOD_VERSION}
+    def versions(self) -> dict[str, int | str]:
+        return {**super().versions(), "prune_method": METHOD_VERSION}
 
     def n_removed(self) -> int:
         return len(self.layers) if self.method == "selection" else self.n_layers

@@ -97,3 +97,14 @@ def test_generation_config_rejects_unknown_models_and_benchmarks():
 
 def test_a_local_checkpoint_directory_is_a_valid_model(tmp_path):
     assert GenerationConfig(model=str(tmp_path)).model == str(tmp_path)
+
+
+def test_a_checkpoint_directory_s_contents_are_part_of_the_hash(tmp_path):
+    (tmp_path / "config.json").write_text('{"num_hidden_layers": 30}')
+    (tmp_path / "model.safetensors").write_bytes(b"x" * 10)
+    config = GenerationConfig(model=str(tmp_path))
+    assert "model_files" in config.identity()["uses"]
+    before = config.config_hash()
+    (tmp_path / "config.json").write_text('{"num_hidden_layers": 29}')  # another (pruned) model, same path
+    assert config.config_hash() != before
+    assert "model_files" not in GenerationConfig().identity()["uses"]  # presets are identified by name
