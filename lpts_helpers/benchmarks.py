@@ -145,7 +145,7 @@ def _load_local(spec: BenchmarkSpec) -> pd.DataFrame:
     if spec.name == "math500":
         return pd.DataFrame({"problem_id": [r["unique_id"] for r in rows], "question": [r["problem"] for r in rows],
                              "answer": [r["answer"] for r in rows], "subject": [r["subject"] for r in rows],
-                             "level": [r["level"] for r in rows]})
+                             "level": [r["level"] for r in rows], "solution": [r["solution"] for r in rows]})
     return pd.DataFrame({"problem_id": [f"test/{i}" for i in range(len(rows))],
                          "question": [r["question"] for r in rows],
                          "answer": [_gsm8k_gold(r["answer"]) for r in rows]})
@@ -169,7 +169,8 @@ def _load_hub(spec: BenchmarkSpec) -> pd.DataFrame:
                              "answer": [_gsm8k_gold(a) for a in data["answer"]]})
     if spec.name == "math500":
         return pd.DataFrame({"problem_id": data["unique_id"], "question": data["problem"],
-                             "answer": data["answer"], "subject": data["subject"], "level": data["level"]})
+                             "answer": data["answer"], "subject": data["subject"], "level": data["level"],
+                             "solution": data["solution"]})
     return pd.DataFrame({"problem_id": data["id"].astype(str), "question": data["problem"],
                          "answer": data["answer"].astype(str)})
 

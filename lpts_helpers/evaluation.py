@@ -198,7 +198,6 @@ def run_gold_check(config: GoldCheckConfig, store: RunStore, *, fresh: bool = Fa
             checks = [c for c in GOLD_CHECKS if c != "gold solution" or name == "math500"]
             items += [{"item_id": f"{name}:{problem['problem_id']}:{check}", "benchmark": name, "check": check,
                        "problem": problem} for check in checks]
-    solutions = {p["problem_id"]: p.get("solution") for p in _math500_solutions()}
 
     def compute(chunk: list[dict]) -> list[dict]:
         rows = []
@@ -210,8 +209,7 @@ def run_gold_check(config: GoldCheckConfig, store: RunStore, *, fresh: bool = Fa
             elif item["check"] == "math-verify only":
                 correct = math_verify_equal(gold, gold)
             else:
-                correct = grade(solutions[item["problem"]["problem_id"]], gold, extractor="boxed",
-                                scorer="math-verify").correct
+                correct = grade(item["problem"]["solution"], gold, extractor="boxed", scorer="math-verify").correct
             rows.append({"item_id": item["item_id"], "benchmark": item["benchmark"], "check": item["check"],
                          "problem_id": item["problem"]["problem_id"], "gold": gold, "correct": correct,
                          "seconds": time.perf_counter() - started})
@@ -225,15 +223,6 @@ def run_gold_check(config: GoldCheckConfig, store: RunStore, *, fresh: bool = Fa
                 for (b, c), g in grouped}
 
     return store.run(config, items, compute, chunk_size=500, fresh=fresh, metrics=metrics)
-
-
-def _math500_solutions() -> list[dict]:
-    import json
-
-    from .paths import BENCHMARKS_DIR
-
-    rows = [json.loads(line) for line in (BENCHMARKS_DIR / "math500" / "test.jsonl").read_text().splitlines()]
-    return [{"problem_id": r["unique_id"], "solution": r["solution"]} for r in rows]
 
 
 def gold_check_table(gold_metrics: dict[str, Any]) -> pd.DataFrame:

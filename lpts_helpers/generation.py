@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from .backends import BACKENDS, Backend, make_backend
+from .backends import BACKENDS, Backend, LazyBackend, make_backend
 from .benchmarks import (
     BENCHMARKS,
     FEW_SHOT_STOP,
@@ -147,12 +147,10 @@ def run_generation(config: GenerationConfig, store: RunStore, *, options: Backen
     problems = config.problems()
     items = [{"item_id": p["problem_id"], "problem": p} for p in problems.to_dict("records")]
     fmt = thinking_format(config.model, config.thinking_format)
-    shared: dict[str, Any] = {"backend": backend}
+    engine = backend or LazyBackend(lambda: make_backend(config.backend, config.model,
+                                                         **options.backend_kwargs(config)))
 
     def compute(chunk: list[dict]) -> list[dict]:
-        if shared["backend"] is None:
-            shared["backend"] = make_backend(config.backend, config.model, **options.backend_kwargs(config))
-        engine = shared["backend"]
         prompts = {item["item_id"]: config.prompt(engine.tokenizer, item["problem"]) for item in chunk}
         jobs = [(item, sample) for item in chunk for sample in range(config.n_samples)]
         seeds = [sample_seed(config.seed, sample) for _, sample in jobs]

@@ -61,10 +61,6 @@ def last_boxed(text: str, *, tries: int = 20) -> str | None:
 _ANSWER_CUE = re.compile(r"(?:final answer|the answer is|answer:)\s*(?:is\s*)?[:=]?\s*", re.IGNORECASE)
 
 
-def extract_boxed(text: str) -> str | None:
-    return last_boxed(text)
-
-
 def extract_flex(text: str) -> str | None:
     """Boxed, else what follows the last answer cue (up to the line's end), else the last number."""
     boxed = last_boxed(text)
@@ -100,7 +96,7 @@ class Extractor:
     fn: Callable[[str], str | None]
 
 
-EXTRACTORS = {e.name: e for e in (Extractor("boxed", 1, extract_boxed), Extractor("flex", 1, extract_flex),
+EXTRACTORS = {e.name: e for e in (Extractor("boxed", 1, last_boxed), Extractor("flex", 1, extract_flex),
                                   Extractor("choice", 1, extract_choice))}
 SCORERS = {"math-verify": 1, "exact": 1, "choice": 1}  # name -> version
 

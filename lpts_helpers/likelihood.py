@@ -22,7 +22,7 @@ import torch
 from .benchmarks import MMLU_LETTERS, few_shot_examples, get_benchmark, load_benchmark, question_text
 from .config import ConfigError, StageConfig, knob
 from .evaluation import summarize
-from .models import check_model, load_model, right_padded
+from .models import check_model, default_device, load_model, right_padded
 from .store import Run, RunStore
 
 SCORINGS = ("letter", "text", "text-normalized")
@@ -89,9 +89,9 @@ def run_choice_loglik(config: ChoiceConfig, store: RunStore, *, model: Any = Non
     loaded = {"model": model, "tokenizer": tokenizer}
 
     def compute(chunk: list[dict]) -> list[dict]:
-        if loaded["model"] is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-            loaded["model"], loaded["tokenizer"] = load_model(config.model, device=device, dtype=config.dtype)
+        if loaded["model"] is None:  # load_model is cached: the configs of one table share the model
+            loaded["model"], loaded["tokenizer"] = load_model(config.model, device=default_device(),
+                                                              dtype=config.dtype)
         rows = []
         for item in chunk:
             problem = item["problem"]
@@ -116,15 +116,9 @@ def _metrics(samples: pd.DataFrame) -> dict[str, Any]:
 
 def choice_table(configs: list[ChoiceConfig], store: RunStore) -> pd.DataFrame:
     """Run (or read back) each config; one row per config with accuracy, its 95% CI and chance."""
-    loaded: dict[tuple, tuple] = {}
     rows = []
     for config in configs:
-        key = (config.model, config.dtype)
-        if not store.is_complete(config) and key not in loaded:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-            loaded[key] = load_model(config.model, device=device, dtype=config.dtype)
-        model, tokenizer = loaded.get(key, (None, None))
-        run = run_choice_loglik(config, store, model=model, tokenizer=tokenizer)
+        run = run_choice_loglik(config, store)
         accuracy = run.metrics["accuracy"]
         rows.append({**config.to_dict(), "accuracy": accuracy["value"], "low": accuracy["low"],
                      "high": accuracy["high"], "chance": run.metrics["chance"],

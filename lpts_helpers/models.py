@@ -160,6 +160,13 @@ def load_tokenizer(name: str):
         return AutoTokenizer.from_pretrained(path, **kwargs)
 
 
+def default_device() -> str:
+    """CUDA when a GPU is present, else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 @functools.lru_cache(maxsize=2)
 def load_model(name: str, *, device: str = "cpu", dtype: str = "auto"):
     """Load a preset or checkpoint directory as a transformers causal LM in eval mode, with its tokenizer.

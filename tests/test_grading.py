@@ -109,13 +109,9 @@ def test_gold_parses_and_verifies_in_math_verify(name):
 
 @pytest.mark.slow
 def test_math500_gold_solutions_grade_correct():
-    import json
-
-    from lpts_helpers.paths import BENCHMARKS_DIR
-
-    rows = [json.loads(line) for line in (BENCHMARKS_DIR / "math500" / "test.jsonl").read_text().splitlines()]
-    misses = [r["unique_id"] for r in rows
-              if not grade(r["solution"], r["answer"], extractor="boxed", scorer="math-verify").correct]
+    frame = benchmarks.load_benchmark("math500")
+    misses = [r.problem_id for r in frame.itertuples()
+              if not grade(r.solution, r.answer, extractor="boxed", scorer="math-verify").correct]
     assert misses == []
 
 

@@ -21,10 +21,6 @@ import torch
 from . import Completion, Request
 
 
-def _default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 @dataclass
 class _Row:
     index: int  # position in the caller's request list
@@ -55,9 +51,9 @@ class HFBackend:
     def load(cls, model: str, *, device: str = "auto", dtype: str = "auto", batch_size: int = 32,
              progress: bool = False) -> HFBackend:
         """Load a preset or checkpoint directory (``device="auto"``: CUDA when present, bf16 there)."""
-        from ..models import load_model
+        from ..models import default_device, load_model
 
-        lm, tokenizer = load_model(model, device=_default_device() if device == "auto" else device, dtype=dtype)
+        lm, tokenizer = load_model(model, device=default_device() if device == "auto" else device, dtype=dtype)
         return cls(lm, tokenizer, batch_size=batch_size, progress=progress)
 
     @property
