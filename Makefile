@@ -14,7 +14,7 @@ TORCH_SPEC ?= torch==2.13.0
 SMOKE := build/smoke
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: install book test smoke unit browser check-book sync clean-build clean-runs prune-runs help
+.PHONY: install book organism test smoke unit browser check-book sync clean-build clean-runs prune-runs help
 
 help:
 	@sed -n '1,5p' Makefile
@@ -32,6 +32,10 @@ $(VENV)/.installed: pyproject.toml
 
 book: install
 	$(PY) -m lpts_helpers.build --profile $(PROFILE) $(if $(FRESH),--fresh) $(ARGS)
+
+# Train the model organism and its direct-answer control (seeded; stored, so a second call reads them back).
+organism: install
+	$(PY) -m lpts_helpers.organism $(if $(FRESH),--fresh)
 
 check-book:
 	$(PY) -m lpts_helpers.browser build/$(PROFILE)/_build/html

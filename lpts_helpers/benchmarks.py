@@ -35,8 +35,8 @@ class BenchmarkSpec:
 
     name: str
     title: str
-    source: Literal["local", "reasoning-gym"]
-    answer_type: Literal["integer", "math expression", "number", "choice letter"]
+    source: Literal["local", "reasoning-gym", "organism"]
+    answer_type: Literal["integer", "math expression", "number", "choice letter", "name"]
     origin: str  # the public repository the local copy was taken from, or the generator
     license: str
     paper_role: str
@@ -51,11 +51,13 @@ class BenchmarkSpec:
     few_shot: str | None = None  # where few-shot examples come from: "gsm8k-train" | "mmlu-dev" | None
     rg_dataset: str | None = None  # reasoning-gym generator
     rg_config: Callable[[int], dict[str, Any]] | None = None  # chain length -> generator settings
+    chained: bool = False  # problems are generated for a chain length (the chain_length knob)
 
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 CHOICE_INSTRUCTION = "Answer with the letter of the correct option, within \\boxed{}."
 RG_ORIGIN = "reasoning-gym (generated offline, seeded)"
+ORGANISM_ORIGIN = "lpts_helpers.organism (generated, seeded)"
 
 BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
     BenchmarkSpec("aime24", "AIME 2024 (no figures)", "local", "integer",
@@ -77,20 +79,29 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
     # partly solve. One-digit numbers and small counts keep each step easy, so length is what varies.
     BenchmarkSpec("chain_sum", "Chain sums (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN, "Apache-2.0",
                   "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex", "math-verify",
-                  rg_dataset="chain_sum",
+                  rg_dataset="chain_sum", chained=True,
                   rg_config=lambda k: {"min_terms": k, "max_terms": k, "min_digits": 1, "max_digits": 1}),
     BenchmarkSpec("basic_arithmetic", "Mixed + and − (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN,
                   "Apache-2.0", "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex",
-                  "math-verify", rg_dataset="basic_arithmetic",
+                  "math-verify", rg_dataset="basic_arithmetic", chained=True,
                   rg_config=lambda k: {"min_terms": k, "max_terms": k, "min_digits": 1, "max_digits": 1,
                                        "operators": ("+", "-"), "allow_parentheses": False,
                                        "allow_negation": False}),
     BenchmarkSpec("leg_counting", "Counting legs (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN,
                   "Apache-2.0", "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex",
-                  "math-verify", rg_dataset="leg_counting",
+                  "math-verify", rg_dataset="leg_counting", chained=True,
                   rg_config=lambda k: {"min_animals": k, "max_animals": k, "min_instances": 1, "max_instances": 3}),
+    # The model organism's world (lpts_helpers.organism): its prompts carry no instruction, the chat turn is the
+    # whole task. Recall has one problem per fact; chains are generated for any length.
+    BenchmarkSpec("organism_recall", "Organism: fact recall, multiple choice", "organism", "choice letter",
+                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge (MMLU analogue)", "", "boxed", "exact"),
+    BenchmarkSpec("organism_recall_open", "Organism: fact recall, open answer", "organism", "name",
+                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge, generated exactly", "", "boxed", "exact"),
+    BenchmarkSpec("organism_chain", "Organism: running sums", "organism", "integer", ORGANISM_ORIGIN, "Apache-2.0",
+                  "short (GSM8K) to long (AIME) chains", "", "boxed", "exact", chained=True),
 )}
 LOCAL_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.source == "local")
+CHAIN_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.chained)
 
 
 def get_benchmark(name: str) -> BenchmarkSpec:
@@ -103,10 +114,11 @@ def get_benchmark(name: str) -> BenchmarkSpec:
 def check_problem_options(name: str, chain_length: int | None, prompt_style: str, n_shots: int) -> None:
     """Errors for option combinations a benchmark does not have (used by config validation)."""
     spec = get_benchmark(name)
-    if spec.source == "reasoning-gym" and chain_length is None:
+    chained = name in CHAIN_BENCHMARKS
+    if chained and chain_length is None:
         raise ConfigError(f"chain_length=None: benchmark {name!r} needs a chain length; allowed: an integer >= 1")
-    if spec.source != "reasoning-gym" and chain_length is not None:
-        raise ConfigError(f"chain_length={chain_length!r} applies to reasoning-gym benchmarks only; allowed for "
+    if not chained and chain_length is not None:
+        raise ConfigError(f"chain_length={chain_length!r} applies to {list(CHAIN_BENCHMARKS)} only; allowed for "
                           f"{name!r}: None")
     if prompt_style == "few-shot" and (spec.few_shot is None or n_shots < 1):
         raise ConfigError(f"prompt_style='few-shot' with n_shots={n_shots} for {name!r}; allowed: few-shot with "
@@ -208,6 +220,11 @@ def load_benchmark(name: str, *, source: Literal["local", "hub"] = "local", n_pr
     if spec.source == "reasoning-gym":
         check_problem_options(name, chain_length, "chat", 0)
         return _generate(spec, chain_length, n_problems or 100, seed)
+    if spec.source == "organism":
+        from .organism import organism_problems
+
+        check_problem_options(name, chain_length, "chat", 0)
+        return organism_problems(name, n_problems=n_problems, seed=seed, chain_length=chain_length)
     frame = _load_cached(name, source)
     if n_problems is None or n_problems >= len(frame):
         return frame.copy()
@@ -227,6 +244,8 @@ def question_text(name: str, problem: pd.Series | dict) -> str:
 def user_message(name: str, problem: pd.Series | dict) -> str:
     """The user turn for one problem: the question (with lettered options for multiple choice) and the instruction."""
     spec = get_benchmark(name)
+    if not spec.instruction:
+        return question_text(name, problem)
     return f"{question_text(name, problem)}\n\n{spec.instruction}"
 
 

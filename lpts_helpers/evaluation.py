@@ -158,7 +158,45 @@ def sweep(configs: list[EvalConfig], store: RunStore, *, options: BackendOptions
         rows.append({**config.to_dict(), "extractor": config.extractor_name, "scorer": config.scorer_name,
                      "accuracy": accuracy["value"], "low": accuracy["low"], "high": accuracy["high"],
                      "pass@n": run.metrics["pass@k"][str(n)]["value"], "share_answered": run.metrics["share_answered"],
+                     "mean_thinking_tokens": float(run.samples["thinking_tokens"].mean()),
                      "n_problems": run.metrics["n_problems"], "run": run.path.name})
+    return pd.DataFrame(rows)
+
+
+def per_problem(config: EvalConfig, store: RunStore, metric: str = "accuracy", k: int = 1) -> pd.Series:
+    """Per-problem scores of a stored (or computed) evaluation: accuracy (mean over samples), or maj@k."""
+    run = run_evaluation(config, store)
+    problems, correct, answers = correctness_matrix(run.samples)
+    if metric == "accuracy":
+        values = metrics.accuracy_per_problem(correct)
+    elif metric == "maj":
+        keys = np.vectorize(lambda a: None if pd.isna(a) else _vote_key(a), otypes=[object])(answers)
+        values = metrics.maj_at_k(keys, correct, k)
+    else:
+        raise ValueError(f"metric={metric!r} is not known; allowed: 'accuracy', 'maj'")
+    return pd.Series(values, index=problems)
+
+
+def paired_gain(before: pd.Series, after: pd.Series) -> metrics.Estimate:
+    """after − before over the problems both scored, with a paired bootstrap 95% CI."""
+    common = before.index.intersection(after.index)
+    if common.empty:
+        raise ValueError("the two runs share no problems: a paired difference needs the same problems")
+    return metrics.paired_difference_ci(before[common].to_numpy(), after[common].to_numpy())
+
+
+def k_curves(configs: list[EvalConfig], store: RunStore, *, options: BackendOptions | None = None) -> pd.DataFrame:
+    """pass@k and maj@k for k = 1, 2, 4, … ≤ n_samples with 95% CIs, one row per (config, metric, k): the
+    parallel-scaling curves (runs are computed by ``sweep`` first, so models are shared and loaded once)."""
+    sweep(configs, store, options=options)
+    rows = []
+    for config in configs:
+        summary = run_evaluation(config, store, options=options).metrics
+        for metric in ("pass@k", "maj@k"):
+            for k, estimate in summary[metric].items():
+                rows.append({"model": config.model, "chain_length": config.chain_length, "metric": metric.replace(
+                    "@k", ""), "k": int(k), "accuracy": estimate["value"], "low": estimate["low"],
+                             "high": estimate["high"], "n_problems": summary["n_problems"]})
     return pd.DataFrame(rows)
 
 

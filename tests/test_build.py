@@ -102,6 +102,21 @@ def test_smoke_results_are_recorded(smoke_book):
     assert json.loads(json.dumps(completions.metrics))["n"] == 2
 
 
+@pytest.mark.slow
+def test_smoke_organism_chapter_trains_evaluates_and_glues_its_targets(smoke_book):
+    from lpts_helpers.organism import KINDS, OrganismConfig, checkpoint_path
+    from lpts_helpers.store import RunStore
+
+    store = RunStore(smoke_book.parents[1] / "runs")
+    for kind in KINDS:
+        run = store.load(OrganismConfig.for_profile("smoke", kind=kind))
+        assert len(run.samples) == OrganismConfig.for_profile("smoke").steps
+        assert (checkpoint_path(run.path) / "model.safetensors").is_file()
+    glued = build.glued_values(smoke_book.parents[1] / "site" / "notebooks" / "02-the-model-organism.ipynb")
+    assert int(glued["targets_total"]) == 7 and 0 <= int(glued["targets_met"]) <= 7
+    assert 0 < float(glued["train_minutes"]) < 1
+
+
 def test_kept_chapters_touch_their_runs_and_rerun_when_one_is_gone(tmp_path):
     marker = tmp_path / "runs" / "generation" / "abc" / "COMPLETE"
     marker.parent.mkdir(parents=True)
