@@ -114,7 +114,7 @@ def test_smoke_organism_chapter_trains_evaluates_and_glues_its_targets(smoke_boo
         assert (checkpoint_path(run.path) / "model.safetensors").is_file()
     glued = build.glued_values(smoke_book.parents[1] / "site" / "notebooks" / "02-the-model-organism.ipynb")
     assert int(glued["targets_total"]) == 7 and 0 <= int(glued["targets_met"]) <= 7
-    assert 0 < float(glued["train_minutes"]) < 1
+    assert 0 <= float(glued["train_minutes"]) < 1  # two 60-step trainings of a 2-layer model
 
 
 def test_kept_chapters_touch_their_runs_and_rerun_when_one_is_gone(tmp_path):

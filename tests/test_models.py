@@ -15,7 +15,7 @@ def test_unknown_preset_lists_the_known_ones():
 
 def test_paper_presets_and_offline_presets():
     assert models.PRESETS["qwen3-8b"].n_layers == 36 and models.PRESETS["s1.1-7b"].n_layers == 28
-    assert models.OFFLINE_PRESETS == ("smollm2-135m",)
+    assert models.OFFLINE_PRESETS == ("smollm2-135m", "organism", "organism-direct")
     assert {p.role for p in models.PRESETS.values()} == {"embedded default", "paper", "larger"}
 
 
@@ -33,7 +33,7 @@ def test_hub_failure_names_the_offline_presets(monkeypatch):
 
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", unreachable)
     with pytest.raises(OSError, match=r"could not load 'Qwen/Qwen3-8B' from the Hugging Face hub .*"
-                                      r"presets that run offline: \['smollm2-135m'\]"):
+                                      r"presets that run offline: \['smollm2-135m', 'organism', 'organism-direct'\]"):
         models.load_tokenizer("qwen3-8b")
 
 
