@@ -119,7 +119,7 @@ def summarize(samples: pd.DataFrame) -> dict[str, Any]:
     _, correct, answers = correctness_matrix(samples)
     n = correct.shape[1]
     ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n]
-    answers = np.vectorize(lambda a: None if pd.isna(a) else _vote_key(a), otypes=[object])(answers)
+    answers = _vote_keys(answers)
     summary: dict[str, Any] = {
         "n_problems": correct.shape[0], "n_samples": n,
         "accuracy": metrics.bootstrap_ci(metrics.accuracy_per_problem(correct)).as_dict(),
@@ -138,6 +138,11 @@ def summarize(samples: pd.DataFrame) -> dict[str, Any]:
 def _vote_key(answer: str) -> str:
     """Answers that differ only in spacing, ``$`` or ``\\text{}`` vote together."""
     return normalize(answer)
+
+
+def _vote_keys(answers: np.ndarray) -> np.ndarray:
+    """The vote key of every extracted answer of a (problems × samples) matrix; None where none was found."""
+    return np.vectorize(lambda a: None if pd.isna(a) else _vote_key(a), otypes=[object])(answers)
 
 
 def sweep(configs: list[EvalConfig], store: RunStore, *, options: BackendOptions | None = None) -> pd.DataFrame:
@@ -170,8 +175,7 @@ def per_problem(config: EvalConfig, store: RunStore, metric: str = "accuracy", k
     if metric == "accuracy":
         values = metrics.accuracy_per_problem(correct)
     elif metric == "maj":
-        keys = np.vectorize(lambda a: None if pd.isna(a) else _vote_key(a), otypes=[object])(answers)
-        values = metrics.maj_at_k(keys, correct, k)
+        values = metrics.maj_at_k(_vote_keys(answers), correct, k)
     else:
         raise ValueError(f"metric={metric!r} is not known; allowed: 'accuracy', 'maj'")
     return pd.Series(values, index=problems)

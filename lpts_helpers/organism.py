@@ -526,8 +526,9 @@ def train_organism(config: OrganismConfig, store: RunStore, *, fresh: bool = Fal
 
     def compute(chunk: list[dict]) -> list[dict]:
         block = chunk[0]["block"]
-        if resume.is_file() and torch.load(resume, weights_only=False)["block"] == block:
-            return torch.load(resume, weights_only=False)["rows"]  # finished before an interruption
+        saved = torch.load(resume, weights_only=False) if resume.is_file() else None
+        if saved is not None and saved["block"] == block:
+            return saved["rows"]  # finished before an interruption
         ensure(block)
         if len(state["model"].model.layers) < config.layers_at(block):
             state["model"] = grown(state["model"], config, tokenizer)
