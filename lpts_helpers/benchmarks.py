@@ -52,6 +52,7 @@ class BenchmarkSpec:
     rg_dataset: str | None = None  # reasoning-gym generator
     rg_config: Callable[[int], dict[str, Any]] | None = None  # chain length -> generator settings
     chained: bool = False  # problems are generated for a chain length (the chain_length knob)
+    chance: float = 0.0  # accuracy of a uniform guess among the possible answers (0: open-ended)
 
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -74,7 +75,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
     BenchmarkSpec("mmlu", "MMLU (57 subjects, test)", "local", "choice letter",
                   "HaeChan0305/MLILAB-FedLLM (copy of hendrycks/test)", "MIT", "knowledge", CHOICE_INSTRUCTION,
                   "choice", "choice", files="mmlu/test/*_test.csv", hub_id="cais/mmlu", hub_config="all",
-                  hub_split="test", few_shot="mmlu-dev"),
+                  hub_split="test", few_shot="mmlu-dev", chance=0.25),
     # Synthetic chains whose length is a knob (chain_length): short and long chains the small models can
     # partly solve. One-digit numbers and small counts keep each step easy, so length is what varies.
     BenchmarkSpec("chain_sum", "Chain sums (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN, "Apache-2.0",
@@ -94,11 +95,11 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
     # The model organism's world (lpts_helpers.organism): its prompts carry no instruction, the chat turn is the
     # whole task. Recall has one problem per fact; chains are generated for any length.
     BenchmarkSpec("organism_recall", "Organism: fact recall, multiple choice", "organism", "choice letter",
-                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge (MMLU analogue)", "", "boxed", "exact"),
+                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge (MMLU analogue)", "", "boxed", "exact", chance=0.25),
     BenchmarkSpec("organism_recall_open", "Organism: fact recall, open answer", "organism", "name",
-                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge, generated exactly", "", "boxed", "exact"),
+                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge, generated exactly", "", "boxed", "exact", chance=1 / 16),
     BenchmarkSpec("organism_chain", "Organism: running sums", "organism", "integer", ORGANISM_ORIGIN, "Apache-2.0",
-                  "short (GSM8K) to long (AIME) chains", "", "boxed", "exact", chained=True),
+                  "short (GSM8K) to long (AIME) chains", "", "boxed", "exact", chained=True, chance=1 / 90),
 )}
 LOCAL_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.source == "local")
 CHAIN_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.chained)

@@ -169,15 +169,17 @@ def sweep(configs: list[EvalConfig], store: RunStore, *, options: BackendOptions
 
 
 def per_problem(config: EvalConfig, store: RunStore, metric: str = "accuracy", k: int = 1) -> pd.Series:
-    """Per-problem scores of a stored (or computed) evaluation: accuracy (mean over samples), or maj@k."""
+    """Per-problem scores of a stored (or computed) evaluation: accuracy (mean over samples), maj@k or pass@k."""
     run = run_evaluation(config, store)
     problems, correct, answers = correctness_matrix(run.samples)
     if metric == "accuracy":
         values = metrics.accuracy_per_problem(correct)
     elif metric == "maj":
         values = metrics.maj_at_k(_vote_keys(answers), correct, k)
+    elif metric == "pass":
+        values = metrics.pass_at_k(correct, k)
     else:
-        raise ValueError(f"metric={metric!r} is not known; allowed: 'accuracy', 'maj'")
+        raise ValueError(f"metric={metric!r} is not known; allowed: 'accuracy', 'maj', 'pass'")
     return pd.Series(values, index=problems)
 
 

@@ -120,3 +120,46 @@ def paired_difference_ci(baseline, treatment, *, confidence: float = 0.95, n_res
     if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
         raise ValueError(f"baseline {a.shape} and treatment {b.shape} must be equal-length, non-empty 1-d arrays")
     return bootstrap_ci(b - a, confidence=confidence, n_resamples=n_resamples, seed=seed)
+
+
+def paired_ratio_ci(baseline, treatment, *, confidence: float = 0.95, n_resamples: int = 10_000,
+                    seed: int = 0) -> Estimate:
+    """Retention: mean(treatment) / mean(baseline) over the same problems, with a paired bootstrap CI (problems
+    resampled together). The baseline must have a positive mean; resamples whose baseline mean is 0 count as
+    retention 0 (they can only occur when few problems are solved, and then the interval is wide anyway)."""
+    a, b = np.asarray(baseline, dtype=float), np.asarray(treatment, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise ValueError(f"baseline {a.shape} and treatment {b.shape} must be equal-length, non-empty 1-d arrays")
+    if a.mean() <= 0:
+        raise ValueError("the baseline solves no problem: retention is undefined (report the task as uninformative)")
+
+    def ratio(x, y, axis=-1):
+        base = np.mean(x, axis=axis)
+        return np.divide(np.mean(y, axis=axis), base, out=np.zeros_like(base), where=base > 0)
+
+    value = float(b.mean() / a.mean())
+    if len(a) == 1 or (np.all(a == a[0]) and np.all(b == b[0])):
+        return Estimate(value, value, value, len(a))
+    result = stats.bootstrap((a, b), ratio, paired=True, vectorized=True, confidence_level=confidence,
+                             n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed))
+    return Estimate(value, float(result.confidence_interval.low), float(result.confidence_interval.high), len(a))
+
+
+def slope_ci(x, per_problem, *, confidence: float = 0.95, n_resamples: int = 2_000, seed: int = 0) -> Estimate:
+    """Least-squares slope of mean accuracy against ``x`` (one value per setting), with a bootstrap CI over
+    problems: ``per_problem`` is problems × settings (the same problems scored at every setting), so a resample
+    draws whole problems and refits the line. The slope of a scaling curve: accuracy gained per unit of ``x``."""
+    x = np.asarray(x, dtype=float)
+    matrix = np.asarray(per_problem, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[1] != len(x) or len(x) < 2 or len(matrix) == 0:
+        raise ValueError(f"per_problem must be problems × {len(x)} settings with at least 2 settings; got "
+                         f"shape {matrix.shape}")
+    centered = x - x.mean()
+
+    def fit(rows: np.ndarray) -> float:
+        return float(centered @ (rows.mean(axis=0) - rows.mean()) / (centered @ centered))
+
+    rng = np.random.default_rng(seed)
+    draws = np.array([fit(matrix[rng.integers(0, len(matrix), len(matrix))]) for _ in range(n_resamples)])
+    tail = (1 - confidence) / 2
+    return Estimate(fit(matrix), float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)), len(matrix))

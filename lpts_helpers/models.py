@@ -12,6 +12,7 @@ import functools
 import hashlib
 import importlib.util
 import io
+import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from .config import ConfigError
+from .paths import REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,30 @@ def get_preset(name: str) -> ModelPreset:
                           f"{sorted(PRESETS)} (or pass a local Hugging Face checkpoint directory)") from None
 
 
+PRUNED_PREFIX = "pruned:"
+
+
+def pruned_run(name: str) -> Path | None:
+    """For a pruned model's name (``pruned:<prune run folder>``, the folder relative to the repository root or
+    absolute), the stored prune run that holds its recipe; None for any other name.
+
+    A pruned model is named by its recipe, not by saved weights: the recipe is a few kilobytes in the run store,
+    and the pruned model is rebuilt from its base in seconds (``prune.apply_recipe``).
+    """
+    if not name.startswith(PRUNED_PREFIX):
+        return None
+    path = Path(name[len(PRUNED_PREFIX):])
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def base_model(name: str) -> str:
+    """The model a pruned model was cut from (the name itself for any other model)."""
+    run = pruned_run(name)
+    if run is None:
+        return name
+    return json.loads((run / "config.json").read_text())["config"]["model"]
+
+
 def model_fingerprint(name: str) -> str | None:
     """For a checkpoint directory (or an organism preset, which names one), a digest of its config and weight
     files' names and sizes; None for a preset loaded from a fixed file or the hub.
@@ -102,6 +128,10 @@ def model_fingerprint(name: str) -> str | None:
     Run hashes include it, so a directory whose contents change (a different pruned model saved to the same
     path) never reads back another model's stored results.
     """
+    run = pruned_run(name)
+    if run is not None:  # the recipe and what it was cut from
+        base = model_fingerprint(base_model(name)) or base_model(name)
+        return hashlib.sha256((run / "metrics.json").read_bytes() + base.encode()).hexdigest()[:16]
     if name in PRESETS and PRESETS[name].source == "organism":
         name = str(_resolve(name)[0])  # its identity is the trained checkpoint the preset points at
     path = Path(name)
@@ -117,7 +147,13 @@ def model_fingerprint(name: str) -> str | None:
 
 
 def check_model(name: str) -> str:
-    """Accept a preset name or an existing checkpoint directory (used by config validation)."""
+    """Accept a preset name, an existing checkpoint directory or a stored pruned model (config validation)."""
+    run = pruned_run(name)
+    if run is not None:
+        if not (run / "metrics.json").is_file():
+            raise ConfigError(f"model={name!r} names no finished prune run (no {run / 'metrics.json'}); allowed: "
+                              f"'{PRUNED_PREFIX}' followed by a prune run folder (prune.pruned_name gives it)")
+        return name
     if name in PRESETS or Path(name).is_dir():
         return name
     get_preset(name)  # raises with the list of presets
@@ -131,6 +167,7 @@ def thinking_format(model: str, name: str | None = None) -> ThinkingFormat:
         if name not in THINKING_FORMATS:
             raise ConfigError(f"thinking_format={name!r} is not known; allowed: {sorted(THINKING_FORMATS)}")
         return THINKING_FORMATS[name]
+    model = base_model(model)
     if model in PRESETS:
         return PRESETS[model].thinking
     # A checkpoint directory: Qwen3-style if its tokenizer knows </think> (Qwen3, the organism), else s1's.
@@ -170,8 +207,11 @@ def load_tokenizer(name: str):
     """The tokenizer of a preset or checkpoint directory (cached: a GGUF tokenizer takes seconds to parse)."""
     from transformers import AutoTokenizer
 
+    if pruned_run(name) is not None:
+        return load_tokenizer(base_model(name))
     path, kwargs = _resolve(name)
-    with _explain_hub_errors(name):
+    quiet = _no_progress_bars() if "gguf_file" in kwargs else contextlib.nullcontext()  # GGUF parsing draws a bar
+    with _explain_hub_errors(name), quiet:
         return AutoTokenizer.from_pretrained(path, **kwargs)
 
 
@@ -193,6 +233,13 @@ def load_model(name: str, *, device: str = "cpu", dtype: str = "auto"):
     import transformers
     from transformers import AutoModelForCausalLM
 
+    if pruned_run(name) is not None:
+        from .prune import apply_recipe
+
+        base, tokenizer = load_model(base_model(name), device=device, dtype=dtype)
+        recipe = json.loads((pruned_run(name) / "metrics.json").read_text())
+        rule = json.loads((pruned_run(name) / "config.json").read_text())["config"]["merge_rule"]
+        return apply_recipe(base, recipe, rule).eval(), tokenizer
     path, kwargs = _resolve(name)
     transformers.utils.logging.disable_progress_bar()  # loading bars would land in the book's pages
     torch_dtype = {"auto": torch.bfloat16 if device.startswith("cuda") else torch.float32,
@@ -207,18 +254,20 @@ def load_model(name: str, *, device: str = "cpu", dtype: str = "auto"):
 
 @contextlib.contextmanager
 def _no_progress_bars():
-    """Silence tqdm bars for a while: stderr redirected, and tqdm's ``TQDM_DISABLE`` default set (which also
-    covers the Jupyter widget that ``tqdm.auto`` picks inside a notebook)."""
-    before = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
+    """Silence transformers' GGUF conversion bar for a while. tqdm reads ``TQDM_DISABLE`` only when it is first
+    imported, and inside a notebook ``tqdm.auto`` draws a widget rather than writing to stderr, so the module's
+    ``tqdm`` is swapped for a disabled one (and stderr redirected for any other writer)."""
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is not None:
+        gguf_utils.tqdm = functools.partial(original, disable=True)
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             yield
     finally:
-        if before is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = before
+        if original is not None:
+            gguf_utils.tqdm = original
 
 
 def _resolve(name: str) -> tuple[str, dict]:

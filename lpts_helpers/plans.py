@@ -8,10 +8,11 @@ chapter live in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from . import evaluation, metrics
+from . import evaluation, metrics, study
 from .benchmarks import BENCHMARKS, LOCAL_BENCHMARKS
 from .config import ConfigError, StageConfig, knob
 from .evaluation import EvalConfig
@@ -22,6 +23,7 @@ from .prune import PruneConfig
 from .redundancy import RemovalConfig
 from .store import RunStore
 
+PAPER_METHODS = ("shortgpt", "reverse", "laco")
 RG_FAMILIES = tuple(name for name, spec in BENCHMARKS.items() if spec.source == "reasoning-gym")
 
 
@@ -72,6 +74,14 @@ class BaselinePlan(StageConfig):
                 for scoring in self.mmlu_scorings]
 
 
+def reference_removal(model: str, tasks: tuple[str, ...], max_answer_tokens: int, *, n_problems: int,
+                      n_texts: int) -> RemovalConfig:
+    """Single-layer removal of a real LLM: the loss on worked GSM8K solutions (128 tokens), direct answers on its
+    tasks (chapters 02 and 03 share the run)."""
+    return RemovalConfig(model=model, text_source="gsm8k-train", tasks=tasks, thinking_budget=None,
+                         max_answer_tokens=max_answer_tokens, text_length=128, n_problems=n_problems, n_texts=n_texts)
+
+
 @dataclass(frozen=True)
 class OrganismPlan(StageConfig):
     """Chapter 02: the organism and its control per task and chain length, sequential scaling (thinking budget,
@@ -111,10 +121,8 @@ class OrganismPlan(StageConfig):
         sizes = {"n_problems": self.removal_problems, "n_texts": self.removal_texts}
         organism = RemovalConfig(model=self.models[0], text_source="organism-thinking", **sizes,
                                  tasks=("organism_recall", "organism_chain@2"))
-        reference = RemovalConfig(model=self.reference, text_source="gsm8k-train", tasks=self.reference_tasks,
-                                  thinking_budget=None, max_answer_tokens=self.reference_answer_tokens,
-                                  text_length=128, **sizes)
-        return [organism, reference]
+        return [organism, reference_removal(self.reference, self.reference_tasks, self.reference_answer_tokens,
+                                            **sizes)]
 
     def influence_configs(self) -> list[PruneConfig]:
         """Block Influence of every layer (the last one included) of the organism and of the reference."""
@@ -196,3 +204,169 @@ class OrganismPlan(StageConfig):
                                       evaluation.per_problem(sampled, store, "maj", self.n_samples))
         add("parallel_gain", f"parallel: maj@{self.n_samples} − pass@1 ≥ 0.10", gain, gain.value >= 0.10)
         return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class PruningPlan(StageConfig):
+    """Chapters 03–06, the paper's core claims: which layers look redundant, static accuracy against the number
+    of pruned layers, and sequential and parallel scaling at each level of pruning, for the organism, its
+    direct-answer control and a real LLM (the embedded default), or the paper's models (``paper``)."""
+
+    PROFILE_DEFAULTS = {
+        "smoke": {"methods": ("shortgpt", "reverse"), "organism_levels": (1,), "reference_levels": (1,),
+                  "n_problems": 3, "reference_problems": 2, "reference_answer_tokens": 8,
+                  "organism_tasks": ("organism_recall_open", "organism_chain@2"), "reference_tasks": ("chain_sum@2",),
+                  "sensitivity_tasks": ("organism_recall_open",), "sensitivity_problems": 2, "sensitivity_texts": 2,
+                  "reference_sensitivity_tasks": (), "scaling_levels": (0, 1),
+                  "budgets": (16, 64), "wait_counts": (0, 1), "parallel_tasks": ("organism_chain@2",),
+                  "n_samples": 2, "reference_samples": 2, "parallel_problems": 2},
+        "default": {},
+        "paper": {"organism": "qwen3-8b", "control": "qwen3-8b", "reference": "s1.1-7b", "backend": "vllm",
+                  "organism_levels": (1, 2, 3, 4, 5, 6, 7), "reference_levels": (1, 2, 3),
+                  "organism_tasks": ("mmlu", "gsm8k", "math500", "aime24"), "reference_tasks": ("math500", "aime24"),
+                  "n_problems": 500, "reference_problems": 500, "thinking_budget": 8192, "max_answer_tokens": 1024,
+                  "reference_answer_tokens": 1024, "budgets": (512, 1024, 2048, 4096, 8192), "long_task": "aime24",
+                  "parallel_tasks": ("aime24",), "n_samples": 64, "reference_samples": 64, "parallel_problems": 30,
+                  "scaling_levels": (0, 1, 2, 3), "sensitivity_tasks": (), "reference_sensitivity_tasks": (),
+                  "reference_thinks": True},
+    }
+
+    organism: str = knob("organism", doc="the thinking model (paper: Qwen3-8B)")
+    control: str = knob("organism-direct", doc="the direct-answer control (paper profile: the same model)")
+    reference: str = knob("smollm2-135m", doc="the real LLM of the embedded default (paper: s1.1-7B)")
+    reference_thinks: bool = knob(False, doc="whether the reference writes a thinking section (SmolLM2 does not)")
+    backend: str = knob("hf", choices=("hf", "vllm"), doc="generation backend")
+    methods: tuple[str, ...] = knob(("shortgpt", "reverse", "laco"), doc="pruning methods compared")
+    organism_levels: tuple[int, ...] = knob((1, 2, 3), ge=1, doc="layers cut from the organism and the control "
+                                            "(3 of 12 is 25% of depth)")
+    reference_levels: tuple[int, ...] = knob((1, 2, 3, 8), ge=1, doc="layers cut from the reference (8 of 30 is 27%)")
+    organism_tasks: tuple[str, ...] = knob(("organism_recall_open", "organism_recall", "organism_chain@2",
+                                            "organism_chain@8"), doc="the organism's and the control's tasks")
+    reference_tasks: tuple[str, ...] = knob(("chain_sum@2",), doc="the reference's tasks (reasoning-gym chains "
+                                            "it partly solves; at 4 terms and more it is at the floor unpruned)")
+    n_problems: int = knob(60, ge=1, doc="problems per organism task")
+    reference_problems: int = knob(30, ge=1, doc="problems per reference task")
+    thinking_budget: int = knob(256, ge=1, doc="thinking tokens (the organism ends its thinking well before)")
+    max_answer_tokens: int = knob(16, ge=1, doc="answer tokens of the organism")
+    reference_answer_tokens: int = knob(48, ge=1, doc="answer tokens of the reference")
+    sensitivity_tasks: tuple[str, ...] = knob(("organism_recall_open", "organism_recall", "organism_chain@2",
+                                               "organism_chain@8"), doc="tasks of the single-layer map")
+    sensitivity_problems: int = knob(40, ge=1, doc="problems per task in the single-layer map")
+    sensitivity_texts: int = knob(16, ge=1, doc="held-out texts for the loss in the single-layer map")
+    reference_sensitivity_tasks: tuple[str, ...] = knob(("chain_sum@2",), doc="the reference's tasks in the "
+                                                         "single-layer map (chapter 02's sweep; empty: none)")
+    reference_sensitivity_problems: int = knob(60, ge=1, doc="problems per task in the reference's map")
+    reference_sensitivity_texts: int = knob(32, ge=1, doc="held-out texts in the reference's map")
+    scaling_levels: tuple[int, ...] = knob((0, 1, 2), ge=0, doc="pruned layers of the scaling curves")
+    long_task: str = knob("organism_chain@8", doc="the long-chain task of the sequential curves")
+    budgets: tuple[int, ...] = knob((16, 32, 64, 128, 256), ge=1, doc="thinking budgets of the sequential curve")
+    wait_counts: tuple[int, ...] = knob((0, 1, 2), ge=0, doc="forced 'Wait's of the sequential curve")
+    parallel_tasks: tuple[str, ...] = knob(("organism_chain@2", "organism_chain@8"), doc="the organism's tasks "
+                                           "of the parallel curves (the reference uses its first task)")
+    n_samples: int = knob(16, ge=1, doc="samples per problem for the organism's pass@k and maj@k")
+    reference_samples: int = knob(8, ge=1, doc="samples per problem for the reference's pass@k and maj@k")
+    parallel_problems: int = knob(30, ge=1, doc="problems per task of the parallel curves")
+    temperature: float = knob(1.0, ge=0.0, doc="sampling temperature of the parallel curves (the paper's 1.0)")
+
+    def validate(self) -> None:
+        for model in (self.organism, self.control, self.reference):
+            check_model(model)
+        unknown = sorted(set(self.methods) - set(PAPER_METHODS))
+        if unknown:
+            raise ConfigError(f"methods={list(self.methods)!r} has unknown entries {unknown}; allowed: "
+                              f"{list(PAPER_METHODS)}")
+        for task in (*self.organism_tasks, *self.reference_tasks, *self.sensitivity_tasks, self.long_task,
+                     *self.parallel_tasks):
+            study.Task.parse(task)
+
+    # --- who is pruned how far, and how each is evaluated ---------------------------------------------------------
+
+    def models(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.organism, self.control, self.reference)))
+
+    def levels(self, model: str) -> tuple[int, ...]:
+        return self.reference_levels if model == self.reference else self.organism_levels
+
+    def thinks(self, model: str) -> bool:
+        if model == self.reference:
+            return self.reference_thinks
+        return model == self.organism
+
+    def tasks(self, model: str) -> tuple[str, ...]:
+        return self.reference_tasks if model == self.reference else self.organism_tasks
+
+    def _cell(self, model: str, method: str, n: int, task: Any, store: RunStore, profile: str, setting: dict,
+              **knobs: Any):
+        reference = model == self.reference
+        config = study.task_config(study.variant(model, method, n, store, profile), task,
+                                   n_problems=knobs.pop("n_problems", self.reference_problems if reference
+                                                        else self.n_problems),
+                                   thinks=self.thinks(model), thinking_budget=knobs.pop("thinking_budget",
+                                                                                        self.thinking_budget),
+                                   max_answer_tokens=self.reference_answer_tokens if reference
+                                   else self.max_answer_tokens, backend=self.backend, **knobs)
+        return study.Cell(model, method, n, task, config, setting)
+
+    # --- chapter 03: which layers look redundant --------------------------------------------------------------
+
+    def influence_configs(self) -> dict[str, PruneConfig]:
+        """Block Influence of every layer (the last scored too) of each model, on its own calibration text."""
+        return {m: PruneConfig(model=m, method="shortgpt", n_layers=1, score_last_layer=True,
+                               calibration=study.calibration_for(m)) for m in self.models()}
+
+    def sensitivity_configs(self) -> dict[str, RemovalConfig]:
+        """The single-layer map: each layer of the organism, the control and the reference removed alone, per
+        task."""
+        configs = {}
+        for model, source in ((self.organism, "organism-thinking"), (self.control, "organism-direct")):
+            if model in configs or not self.sensitivity_tasks:
+                continue
+            configs[model] = RemovalConfig(model=model, text_source=source, tasks=self.sensitivity_tasks,
+                                           n_problems=self.sensitivity_problems,
+                                           n_texts=self.sensitivity_texts,
+                                           thinking_budget=self.thinking_budget if self.thinks(model) else None)
+        if self.reference_sensitivity_tasks:
+            configs[self.reference] = reference_removal(
+                self.reference, self.reference_sensitivity_tasks, self.reference_answer_tokens,
+                n_problems=self.reference_sensitivity_problems, n_texts=self.reference_sensitivity_texts)
+        return configs
+
+    # --- chapter 04: static benchmarks --------------------------------------------------------------------------
+
+    def static_cells(self, store: RunStore, profile: str = "default") -> list:
+        """Every model × task × method × level (level 0, the unpruned model, shared by the methods)."""
+        return [self._cell(model, method, n, study.Task.parse(name), store, profile, {})
+                for model in self.models() for name in self.tasks(model) for method in self.methods
+                for n in (0, *self.levels(model))]
+
+    # --- chapters 05 and 06: sequential and parallel scaling ---------------------------------------------------
+
+    def _scaling_models(self) -> tuple[str, ...]:
+        return tuple(m for m in self.models() if self.thinks(m))
+
+    def budget_cells(self, store: RunStore, profile: str = "default") -> list:
+        """Long chains at each thinking budget (cut, then s1's "Final Answer:" cue), per method and level."""
+        task = study.Task.parse(self.long_task)
+        return [self._cell(m, method, n, task, store, profile, {"budget": b}, thinking_budget=b)
+                for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
+                for b in self.budgets]
+
+    def wait_cells(self, store: RunStore, profile: str = "default") -> list:
+        """Long chains with each early end of thinking suppressed n times by "Wait" (s1's budget forcing)."""
+        task = study.Task.parse(self.long_task)
+        return [self._cell(m, method, n, task, store, profile, {"waits": w}, n_ignore=w)
+                for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
+                for w in self.wait_counts]
+
+    def sampling_cells(self, store: RunStore, profile: str = "default") -> list:
+        """Many samples per problem at the sampling temperature, per model, task, method and level."""
+        cells = []
+        for model in self.models():
+            reference = model == self.reference
+            names = self.reference_tasks[:1] if reference else self.parallel_tasks
+            n_samples = self.reference_samples if reference else self.n_samples
+            cells += [self._cell(model, method, n, study.Task.parse(name), store, profile, {},
+                                 n_problems=self.parallel_problems, n_samples=n_samples,
+                                 temperature=self.temperature)
+                      for name in names for method in self.methods for n in self.scaling_levels]
+        return cells

@@ -149,3 +149,77 @@ def loss_curve_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
         color=alt.Color("model:N", title="model"),
         tooltip=["model", "step", alt.Tooltip("loss:Q", format=".3f"), "max_chain"],
     ).properties(width=420, height=220)
+
+
+def sensitivity_heatmap(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Layer × task heatmap of what a model keeps when that one layer is removed (``redundancy.removal_table``
+    rows with a ``model`` column): retention for tasks, 1 / (1 + relative loss rise) for the held-out loss, so
+    that 1 is harmless and 0 is fatal everywhere."""
+    shown = frame.assign(kept=[1 / (1 + r) if m == "heldout_nll" else r
+                               for m, r in zip(frame["measure"], frame["relative"])],
+                         task=frame["measure"].map(lambda m: "held-out loss" if m == "heldout_nll" else m))
+    return alt.Chart(shown).mark_rect().encode(
+        x=alt.X("layer:O", title="removed layer (0 = first)"),
+        y=alt.Y("task:N", title=None),
+        color=alt.Color("kept:Q", title="kept", scale=alt.Scale(domain=[0, 1.2], scheme="redyellowgreen")),
+        tooltip=["model", "layer", "task", alt.Tooltip("kept:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f"),
+                 alt.Tooltip("baseline:Q", format=".3f")],
+    ).properties(width=alt.Step(22), height=alt.Step(22)).facet(row=alt.Row("model:N", title=None)).resolve_scale(
+        x="independent").properties(title=title)
+
+
+def retention_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Retention (pruned / unpruned accuracy, 95% CI) against pruned layers, one line per method, one panel per
+    model × task (``study.compare`` rows; uninformative tasks left out), with a method selector."""
+    shown = frame[frame["informative"]]
+    pick = alt.selection_point(fields=["method"], bind="legend")
+    base = alt.Chart().encode(
+        x=alt.X("pruned_layers:O", title="pruned layers"),
+        color=alt.Color("method:N", title="method"),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+        tooltip=["model", "task", "method", "pruned_layers", alt.Tooltip("retention:Q", format=".2f"),
+                 alt.Tooltip("retention_low:Q", format=".2f"), alt.Tooltip("retention_high:Q", format=".2f"),
+                 alt.Tooltip("accuracy:Q", format=".3f"), alt.Tooltip("baseline:Q", format=".3f"), "n_problems"])
+    layers = [base.mark_line(point=True).encode(y=alt.Y("retention:Q", title="retention (95% CI)")),
+              base.mark_errorbar().encode(y=alt.Y("retention_low:Q", title="retention (95% CI)"),
+                                          y2="retention_high:Q"),
+              alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(y=alt.datum(1.0))]
+    data = shown.assign(panel=shown["model"] + " · " + shown["task"])
+    return alt.layer(*layers, data=data).add_params(pick).properties(width=170, height=150).facet(
+        facet=alt.Facet("panel:N", title=None), columns=3).properties(title=title)
+
+
+def scaling_chart(frame: pd.DataFrame, *, x: str, title: str, x_title: str, log_x: bool = False,
+                  column: str = "accuracy") -> alt.Chart:
+    """Accuracy (95% CI) against a test-time-compute setting ``x``, one line per number of pruned layers, one
+    panel per model × task × method (``study.compare`` or ``study.k_table`` rows), with a level selector."""
+    pick = alt.selection_point(fields=["pruned_layers"], bind="legend")
+    scale = alt.Scale(type="log", base=2) if log_x else alt.Scale(zero=False)
+    base = alt.Chart().encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=scale),
+        color=alt.Color("pruned_layers:O", title="pruned layers", scale=alt.Scale(scheme="viridis")),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+        tooltip=["model", "method", "pruned_layers", x, alt.Tooltip(f"{column}:Q", format=".3f"),
+                 alt.Tooltip("low:Q", format=".3f"), alt.Tooltip("high:Q", format=".3f"), "n_problems"])
+    layers = [base.mark_line(point=True).encode(y=alt.Y(f"{column}:Q", title="accuracy (95% CI)",
+                                                        scale=alt.Scale(domain=[0, 1]))),
+              base.mark_errorbar().encode(y="low:Q", y2="high:Q")]
+    data = frame.assign(panel=frame["model"] + " · " + frame["task"] + " · " + frame["method"])
+    return alt.layer(*layers, data=data).add_params(pick).properties(width=170, height=150).facet(
+        facet=alt.Facet("panel:N", title=None), columns=3).properties(title=title)
+
+
+def retention_beside_paper_chart(points: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Retention per family at about three pruned layers: the paper's benchmarks beside our model-task pairs
+    (95% CI bars for ours; ``study.retention_points`` rows), one panel per family."""
+    base = alt.Chart().encode(
+        y=alt.Y("who:N", title=None),
+        color=alt.Color("source:N", title=None),
+        tooltip=["who", "pruned layers", alt.Tooltip("retention:Q", format=".2f"), alt.Tooltip("low:Q", format=".2f"),
+                 alt.Tooltip("high:Q", format=".2f")])
+    layers = [base.mark_errorbar().encode(x=alt.X("low:Q", title="share of unpruned accuracy kept (95% CI)"),
+                                          x2="high:Q"),
+              base.mark_point(filled=True, size=60).encode(x="retention:Q"),
+              alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.datum(1.0))]
+    return alt.layer(*layers, data=points).properties(width=360, height=alt.Step(20)).facet(
+        row=alt.Row("family:N", title=None)).resolve_scale(y="independent").properties(title=title)

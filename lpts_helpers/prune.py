@@ -37,7 +37,8 @@ import torch
 
 from .benchmarks import load_benchmark
 from .config import ConfigError, StageConfig, knob
-from .models import check_model, load_model, right_padded
+from .models import PRUNED_PREFIX, check_model, load_model, pruned_run, right_padded
+from .paths import REPO_ROOT
 from .store import Run, RunStore
 
 METHODS = ("shortgpt", "reverse", "laco", "selection", "random")
@@ -401,6 +402,25 @@ def apply_recipe(base: Any, recipe: dict[str, Any], rule: str = "as-coded") -> A
     for base_index, merged in recipe["merges"]:
         merge_into(layers[base_index], [layers[i] for i in merged], rule)
     return remove_layers(model, list(recipe["removed"]))
+
+
+def pruned_name(config: PruneConfig, store: RunStore) -> str:
+    """The model name of ``config``'s pruned model (its prune run is made first when not stored): evaluation
+    configs take it as ``model``, and every loader rebuilds the model from the base and the stored recipe."""
+    path = run_prune(config, store).path
+    with contextlib.suppress(ValueError):
+        path = path.relative_to(REPO_ROOT)  # names inside the repository are the same on every clone
+    return f"{PRUNED_PREFIX}{path.as_posix()}"
+
+
+def pruned_checkpoint(name: str) -> Path:
+    """The pruned model ``name`` written as an ordinary checkpoint beside its recipe (once; for engines such as
+    vLLM that load weights from disk). Kept out of git: the recipe is what is stored."""
+    path = pruned_run(name) / "checkpoint"
+    if not (path / "config.json").is_file():
+        model, tokenizer = load_model(name, dtype="bf16")
+        save_checkpoint(model, tokenizer, path)
+    return path
 
 
 def save_checkpoint(model: Any, tokenizer: Any, path: str | Path) -> Path:

@@ -18,14 +18,14 @@ import torch
 
 from . import metrics
 from .backends.hf import HFBackend
-from .benchmarks import get_benchmark
-from .config import ConfigError, StageConfig, knob
+from .config import StageConfig, knob
 from .evaluation import EvalConfig
 from .grading import grade
 from .models import check_model, load_model, thinking_format
 from .prune import calibration_texts, decoder_layers, without_layer
 from .scaling import generate_traces
 from .store import Run, RunStore
+from .study import Task, task_config
 
 TEXT_SOURCES = ("gsm8k-train", "organism-thinking", "organism-direct")
 
@@ -54,13 +54,8 @@ class RemovalConfig(StageConfig):
 
     def eval_config(self, task: str) -> EvalConfig:
         """The evaluation a task names (its prompt, budget and grading); chains think, other tasks answer."""
-        name, _, length = task.partition("@")
-        if length and not length.isdigit():
-            raise ConfigError(f"tasks entry {task!r} is not allowed; allowed: 'benchmark' or 'benchmark@<steps>'")
-        chained = get_benchmark(name).chained
-        return EvalConfig(model=self.model, benchmark=name, chain_length=int(length) if length else None,
-                          n_problems=self.n_problems, max_answer_tokens=self.max_answer_tokens,
-                          thinking_budget=self.thinking_budget if chained else None)
+        return task_config(self.model, Task.parse(task), n_problems=self.n_problems, thinks=True,
+                           thinking_budget=self.thinking_budget, max_answer_tokens=self.max_answer_tokens)
 
 
 def scored_texts(source: str, n: int) -> list[list[tuple[str, bool]]]:

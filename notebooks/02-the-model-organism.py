@@ -67,9 +67,10 @@ plan.to_dict()
 #
 # Four training conversations as the organism sees them. The user turn and the text in `[masked: …]` are not
 # trained on: the masked parts are the slips, so the model learns to notice and fix a slip, never to make one.
-# Chains are running sums whose total stays within 0–99 (100 possible answers); each thinking line folds terms
-# into the total and rewrites the rest. A quick pass folds two terms per line; after "Wait" a careful pass folds
-# one. Facts are "where does *name* live?", asked with four options or open.
+# Chains are running sums of one-digit terms, each named by a letter, from a two-digit start; the total stays
+# within 10–99 (90 possible answers). Each thinking line folds named terms into the total ("A+4B+7=36"): a quick
+# pass folds two terms per line; after "Wait" a careful pass folds one. Facts are "where does *name* live?",
+# asked with four options or open.
 
 # %%
 display.transcripts(organism.example_table(), text="reply", title="prompt", facts=("task", "chain_length"))

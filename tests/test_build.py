@@ -1,5 +1,6 @@
 """The book build: chapter order, parameter overrides, failures that name the chapter and cell, warm rebuilds."""
 
+import ast
 import json
 
 import pytest
@@ -67,7 +68,7 @@ def test_smoke_book_renders_every_chapter_with_its_charts_offline(smoke_book):
     for page in pages:
         report = chart_report(page)
         assert report.charts > 0 and report.drawn == report.charts, report
-    for name in ("index.html", "book/intro.html", "book/summary.html", "book/references.html"):
+    for name in ("index.html", "book/intro.html", "notebooks/90-summary.html", "book/references.html"):
         assert (smoke_book / name).exists()
 
 
@@ -129,3 +130,36 @@ def test_kept_chapters_touch_their_runs_and_rerun_when_one_is_gone(tmp_path):
     assert build._touch_runs(tmp_path / "runs", record) and marker.stat().st_mtime > 0
     marker.unlink()
     assert not build._touch_runs(tmp_path / "runs", record)  # a run was deleted: execute again
+
+
+@pytest.mark.slow
+def test_smoke_pruning_chapters_glue_verdicts_that_match_their_stored_runs(smoke_book):
+    """Chapters 04–06 recomputed from the smoke store give the very sentences their verdicts glued, and the
+    summary page collects one row per core claim."""
+    from lpts_helpers import paper, plans, study
+    from lpts_helpers.store import RunStore
+
+    store = RunStore(smoke_book.parents[1] / "runs")
+    plan = plans.PruningPlan.for_profile("smoke")
+    site = smoke_book.parents[1] / "site" / "notebooks"
+
+    def verdict(chapter: str) -> str:
+        return ast.literal_eval(build.glued_values(site / f"{chapter}.ipynb")["verdict"])
+
+    table = study.compare(plan.static_cells(store, "smoke"), store)
+    assert (table.loc[table["pruned_layers"] == 0, "drop"] == 0).all()
+    assert len(table) == sum(len(plan.tasks(m)) * len(plan.methods) * (1 + len(plan.levels(m)))
+                             for m in plan.models())
+    assert verdict("04-static-benchmarks") == " ".join(f"{t}." for t in study.static_findings(table).values())
+    budget_cells, wait_cells = plan.budget_cells(store, "smoke"), plan.wait_cells(store, "smoke")
+    slopes = study.scaling_slopes(budget_cells, wait_cells, store, paper.sequential_table())
+    budgets, waits = study.compare(budget_cells, store), study.compare(wait_cells, store)
+    assert verdict("05-sequential-scaling") == " ".join(
+        f"{t}." for t in study.sequential_findings(slopes, budgets, waits).values())
+    gains = study.sampling_gains(plan.sampling_cells(store, "smoke"), store)
+    assert verdict("06-parallel-scaling") == " ".join(f"{t}." for t in study.parallel_findings(gains).values())
+    assert "ShortGPT's first pick is layer" in verdict("03-which-layers-look-redundant")
+    claims = study.claims(plan, store, "smoke")
+    assert [c[:2] for c in claims["claim"]] == ["C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4"]
+    summary = (site / "90-summary.ipynb").read_text()
+    assert all(claim in summary for claim in ("C1 knowledge", "C4 parallel", "C8 pruned models reflect less"))

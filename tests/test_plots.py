@@ -66,3 +66,37 @@ def test_a_cdn_chart_does_not_draw_offline(tmp_path):
     target.write_text(html)
     report = browser.chart_report(target)
     assert (report.charts, report.drawn) == (1, 0)
+
+
+def _compare_rows():
+    rows = []
+    for method in ("shortgpt", "reverse"):
+        for n, retention in ((0, 1.0), (1, 0.8)):
+            rows.append({"model": "m", "task": "t", "method": method, "pruned_layers": n, "informative": True,
+                         "retention": retention, "retention_low": retention - 0.1, "retention_high": retention + 0.1,
+                         "accuracy": 0.5 * retention, "low": 0.4, "high": 0.6, "baseline": 0.5, "n_problems": 10,
+                         "budget": 16 * (n + 1)})
+    rows.append({**rows[0], "task": "at chance", "informative": False})
+    return pd.DataFrame(rows)
+
+
+def test_pruning_charts_have_tooltips_and_a_legend_selector():
+    frame = _compare_rows()
+    retention = plots.retention_chart(frame, title="r").to_dict()
+    assert retention["params"][0]["bind"] == "legend" and retention["params"][0]["select"]["fields"] == ["method"]
+    panels = {row["panel"] for row in retention["datasets"][next(iter(retention["datasets"]))]}
+    assert panels == {"m · t"}  # the uninformative task is left out
+    scaling = plots.scaling_chart(frame, x="budget", x_title="budget", log_x=True, title="s").to_dict()
+    assert scaling["params"][0]["select"]["fields"] == ["pruned_layers"]
+    assert scaling["spec"]["layer"][0]["encoding"]["x"]["scale"]["type"] == "log"
+    assert {t["field"] for t in scaling["spec"]["layer"][0]["encoding"]["tooltip"]} >= {"budget", "accuracy"}
+
+
+def test_sensitivity_heatmap_maps_loss_and_retention_to_what_is_kept():
+    table = pd.DataFrame([{"model": "m", "layer": 0, "measure": "heldout_nll", "relative": 1.0, "value": 2.0,
+                           "baseline": 1.0},
+                          {"model": "m", "layer": 0, "measure": "task", "relative": 0.5, "value": 0.25,
+                           "baseline": 0.5}])
+    spec = plots.sensitivity_heatmap(table, title="h").to_dict()
+    kept = {row["task"]: row["kept"] for row in spec["datasets"][next(iter(spec["datasets"]))]}
+    assert kept == {"held-out loss": 0.5, "task": 0.5}

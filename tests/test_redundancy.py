@@ -67,7 +67,7 @@ def test_scored_texts_mark_replies_of_organism_chats_only():
 def test_task_names_are_checked():
     with pytest.raises(ConfigError, match="organism_chain@two"):
         RemovalConfig(model="smollm2-135m", tasks=("organism_chain@two",))
-    with pytest.raises(ConfigError, match="chain_length"):
+    with pytest.raises(ConfigError, match="needs a chain length"):
         RemovalConfig(model="smollm2-135m", tasks=("organism_chain",))
 
 

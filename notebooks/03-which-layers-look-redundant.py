@@ -1,0 +1,101 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Which layers look redundant: every model has a layer ShortGPT can cut for free, but the thinking organism's recall needs most of its single layers, its direct-answer control's only a few
+#
+# The paper prunes by three rules. **ShortGPT** removes the layers whose output is most similar to their input
+# (lowest Block Influence, BI = 1 − cos between a layer's input and output hidden states, on calibration text);
+# **reverse-order** removes the deepest layers; **LaCo** folds groups of adjacent layers into one from the top
+# down while the model's last hidden states stay similar to the original's. Before asking what pruning breaks,
+# this chapter shows what each rule sees: the BI profile of every model, the layers each method removes, and —
+# measured rather than scored — what each model keeps on each task when one layer at a time is removed.
+#
+# **Verdict.** {glue:text}`verdict`
+#
+# **What it means.** Block Influence finds, in every model, a layer whose removal costs almost nothing on held-out
+# text, which is the premise of ShortGPT. It does not find the layers a task needs: in SmolLM2 the layer it cuts
+# first costs little loss but most of the two-term chain sums, and in the thinking organism most single layers
+# carry some of its recall. The organism is less redundant than the real model, as chapter 02 found, so the
+# pruning chapters read its results as a small model's, beside SmolLM2's and the paper's.
+
+# %% tags=["parameters"]
+profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
+store_dir = "data/runs"  # where runs are stored (relative to the repository root)
+
+# %%
+from myst_nb import glue
+
+from lpts_helpers import plans, plots, prune, redundancy, study
+from lpts_helpers.store import RunStore
+
+plots.enable_offline_charts()
+store = RunStore(store_dir)
+plan = plans.PruningPlan.for_profile(profile)
+plan.to_dict()
+
+# %% [markdown]
+# ## Block Influence, layer by layer
+#
+# BI of every layer (the last one included) on each model's own kind of text: the organism's held-out chats, and
+# worked GSM8K solutions for SmolLM2 (the paper's BookCorpus is not reachable offline). A low score means the
+# layer barely turns its input; ShortGPT removes the lowest first. Depth is relative, so models of 12 and 30
+# layers share one axis.
+
+# %%
+influence = {model: prune.run_prune(config, store) for model, config in plan.influence_configs().items()}
+profiles = study.influence_frame(influence)
+plots.layer_profile_chart(profiles, title="Block Influence per layer")
+
+# %% [markdown]
+# ## The layers each method removes
+#
+# 0-based layer indices. LaCo does not take a layer count: its merge threshold is searched until the requested
+# number of layers is folded away.
+
+# %%
+removed = study.removed_layers(plan.models(), plan.methods, {m: plan.levels(m) for m in plan.models()}, store,
+                               profile)
+removed
+
+# %% [markdown]
+# ## What one layer costs, per task
+#
+# Each layer of the organism and of its direct-answer control is removed alone and every task is answered again
+# (greedy; the same problems as unpruned). A cell is the share of the unpruned accuracy kept (retention; 1 =
+# nothing lost, above 1 = better without the layer); the "held-out loss" row shows 1 / (1 + the relative rise of
+# the next-token loss). SmolLM2's row (chapter 02's measurement) has its loss and two-term chain sums.
+
+# %%
+runs = {model: redundancy.run_removal(config, store) for model, config in plan.sensitivity_configs().items()}
+tables = {model: redundancy.removal_table(run.samples) for model, run in runs.items()}
+plots.sensitivity_heatmap(study.stacked(tables), title="What each model keeps without one layer")
+
+# %%
+sensitivity = redundancy.summary_table(tables)
+sensitivity
+
+# %%
+findings = study.redundancy_findings(influence, removed, tables, sensitivity)
+glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
+study.findings_view(findings)
+
+# %% [markdown]
+# ## References
+#
+# - K. Wang et al., *When Fewer Layers Break More Chains*, arXiv 2510.22228 (2025).
+# - X. Men et al., *ShortGPT: Layers in Large Language Models are More Redundant Than You Expect*, arXiv
+#   2403.03853 (2024).
+# - Y. Yang et al., *LaCo: Large Language Model Pruning via Layer Collapse*, arXiv 2402.11187 (2024).

@@ -1,0 +1,148 @@
+"""The pruning study (lpts_helpers.study), pruned model names (models, prune) and the new metrics, on tiny inputs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lpts_helpers import metrics, models, plans, prune, study
+from lpts_helpers.config import ConfigError
+
+
+def test_retention_ratio_ci():
+    baseline = np.array([1, 1, 1, 1, 0, 0, 1, 1, 0, 1], dtype=float)
+    treatment = np.array([1, 0, 1, 0, 0, 0, 1, 0, 0, 1], dtype=float)
+    estimate = metrics.paired_ratio_ci(baseline, treatment)
+    assert estimate.value == pytest.approx(4 / 7)
+    assert estimate.low < estimate.value < estimate.high <= 1.0
+    assert metrics.paired_ratio_ci(baseline, baseline).value == 1.0
+    with pytest.raises(ValueError, match="uninformative"):
+        metrics.paired_ratio_ci(np.zeros(4), np.ones(4))
+
+
+def test_slope_ci_recovers_a_known_slope():
+    rng = np.random.default_rng(0)
+    x = np.array([0, 1, 2, 3])
+    matrix = (rng.random((400, 4)) < 0.1 + 0.2 * x).astype(float)  # accuracy rises 0.2 per unit of x
+    estimate = metrics.slope_ci(x, matrix)
+    assert estimate.low < 0.2 < estimate.high and estimate.high - estimate.low < 0.1
+    flat = metrics.slope_ci(x, np.ones((5, 4)))
+    assert flat.value == flat.low == flat.high == 0.0
+    with pytest.raises(ValueError, match="settings"):
+        metrics.slope_ci([1], np.ones((3, 1)))
+
+
+def test_tasks_parse_with_their_family_and_chance():
+    assert study.Task.parse("organism_chain@8").family == "long chains"
+    assert study.Task.parse("organism_chain@2").family == "short chains"
+    assert study.Task.parse("organism_recall").family == "knowledge"
+    assert study.Task.parse("organism_recall").chance == 0.25
+    assert study.Task.parse("gsm8k").family == "short chains"
+    assert study.Task.parse("chain_sum@4").label == "chain_sum@4"
+    for bad, message in (("organism_chain", "needs a chain length"), ("gsm8k@3", "takes no"),
+                         ("organism_chain@x", "allowed"), ("nope", "nope")):
+        with pytest.raises(ConfigError, match=message):
+            study.Task.parse(bad)
+
+
+def test_plan_rejects_unknown_methods_and_tasks():
+    with pytest.raises(ConfigError, match="random"):
+        plans.PruningPlan(methods=("shortgpt", "random"))
+    with pytest.raises(ConfigError, match="chain length"):
+        plans.PruningPlan(long_task="organism_chain")
+
+
+def test_a_pruned_model_is_named_by_its_recipe(four_layers_dir, store):
+    config = prune.PruneConfig(model=str(four_layers_dir), method="selection", layers=(1,))
+    name = prune.pruned_name(config, store)
+    assert name.startswith(models.PRUNED_PREFIX) and models.check_model(name) == name
+    assert models.base_model(name) == str(four_layers_dir)
+    assert models.thinking_format(name) == models.thinking_format(str(four_layers_dir))
+    model, _ = models.load_model(name)
+    base, _ = models.load_model(str(four_layers_dir))
+    assert len(prune.decoder_layers(model)) == 3 and len(prune.decoder_layers(base)) == 4  # base untouched
+    other = prune.pruned_name(prune.PruneConfig(model=str(four_layers_dir), method="selection", layers=(2,)), store)
+    assert models.model_fingerprint(name) != models.model_fingerprint(other)
+    checkpoint = prune.pruned_checkpoint(name)  # what vLLM loads
+    from transformers import AutoModelForCausalLM
+
+    assert AutoModelForCausalLM.from_pretrained(checkpoint).config.num_hidden_layers == 3
+    with pytest.raises(ConfigError, match="no finished prune run"):
+        models.check_model(models.PRUNED_PREFIX + str(store.root / "prune" / "missing"))
+
+
+@pytest.fixture
+def four_layers_dir(tiny_model, tmp_path):
+    import copy
+
+    import torch
+    from transformers import Qwen3ForCausalLM
+
+    model, tokenizer = tiny_model
+    config = copy.deepcopy(model.config)
+    config.num_hidden_layers, config.layer_types = 4, ["full_attention"] * 4
+    torch.manual_seed(1)
+    return prune.save_checkpoint(Qwen3ForCausalLM(config).eval(), tokenizer, tmp_path / "four")
+
+
+def test_compare_pairs_pruned_with_unpruned_and_marks_uninformative_tasks(store):
+    from lpts_helpers.generation import BackendOptions
+
+    cells = []
+    for name in ("organism_recall_open", "organism_chain@12"):
+        task = study.Task.parse(name)
+        for n in (0, 1):
+            config = study.task_config(study.variant("organism", "reverse", n, store), task, n_problems=4,
+                                       thinks=True, thinking_budget=64, max_answer_tokens=16)
+            cells.append(study.Cell("organism", "reverse", n, task, config, {}))
+    table = study.compare(cells, store, options=BackendOptions(progress=False))
+    assert len(table) == 4 and set(table["family"]) == {"knowledge", "long chains"}
+    unpruned = table[table["pruned_layers"] == 0]
+    assert (unpruned["drop"] == 0).all()
+    recall = table[table["task"] == "organism_recall_open"].set_index("pruned_layers")
+    assert recall.loc[0, "informative"] and recall.loc[0, "retention"] == 1.0
+    assert recall.loc[1, "retention"] == pytest.approx(recall.loc[1, "accuracy"] / recall.loc[0, "accuracy"])
+    assert recall.loc[1, "drop"] == pytest.approx(recall.loc[1, "accuracy"] - recall.loc[0, "accuracy"])
+    long = table[table["task"] == "organism_chain@12"]
+    assert not long["informative"].any() and long["retention"].isna().all()  # the organism is at the floor there
+    assert "uninformative" in study.retention_view(long)["retention"].iloc[0]
+    with pytest.raises(ValueError, match="no unpruned cell"):
+        study.compare([c for c in cells if c.n_layers == 1], store)
+
+
+def test_beside_the_paper_maps_benchmarks_to_families():
+    table = pd.DataFrame([{"model": "m", "method": "shortgpt", "pruned_layers": 1, "task": "t", "family": "knowledge",
+                           "informative": True, "retention": 0.9, "retention_low": 0.8, "retention_high": 1.0}])
+    from lpts_helpers import paper
+
+    beside = study.static_beside_paper(table, paper.static_table())
+    knowledge = beside[(beside["family"] == "knowledge") & (beside["pruned layers"] == 1)].iloc[0]
+    assert knowledge["paper (Qwen3-8B, 36 layers)"] == f"mmlu {0.71 / 0.73:.2f}"
+    assert knowledge["ours"] == "m t 0.90 [0.80, 1.00]"
+
+
+def test_claim_rows_count_how_they_came_out():
+    assert [study.agreement(h, 3) for h in (3, 1, 0)] == ["agrees", "partly", "disagrees"]
+    with pytest.raises(ValueError, match="allowed"):
+        study.verdict_row("C1", "p", "o", "v", "maybe")
+    from lpts_helpers import paper
+
+    rows = pd.DataFrame([study.verdict_row("C1", "p", "o", "v", "agrees"),
+                         study.verdict_row("C2", "p", "o", "v", "not testable here")])
+    table = pd.concat([rows, paper.untested_claims()], ignore_index=True)
+    assert study.claims_verdict(table) == ("Of 6 claim rows: 1 agrees, 1 not testable here, "
+                                           "4 not measured yet.")
+
+
+def test_retention_points_put_the_paper_beside_our_informative_pairs():
+    from lpts_helpers import paper
+
+    static = pd.DataFrame([{"model": "m", "method": "shortgpt", "pruned_layers": n, "task": "t",
+                            "family": "knowledge", "informative": True, "retention": r, "retention_low": r - 0.1,
+                            "retention_high": r + 0.1} for n, r in ((1, 0.9), (2, 0.7), (8, 0.1))]
+                          + [{"model": "m", "method": "shortgpt", "pruned_layers": 2, "task": "chance",
+                              "family": "long chains", "informative": False, "retention": np.nan,
+                              "retention_low": np.nan, "retention_high": np.nan}])
+    points = study.retention_points(static, paper.static_table()).set_index("who")
+    assert points.loc["ours: m t", "pruned layers"] == 2 and points.loc["ours: m t", "retention"] == 0.7
+    assert "ours: m chance" not in points.index
+    assert points.loc["paper: mmlu (Qwen3-8B)", "retention"] == pytest.approx(0.64 / 0.73)
