@@ -195,15 +195,15 @@ def k_curves(configs: list[EvalConfig], store: RunStore, *, options: BackendOpti
     """pass@k and maj@k for k = 1, 2, 4, … ≤ n_samples with 95% CIs, one row per (config, metric, k): the
     parallel-scaling curves (runs are computed by ``sweep`` first, so models are shared and loaded once)."""
     sweep(configs, store, options=options)
-    rows = []
-    for config in configs:
-        summary = run_evaluation(config, store, options=options).metrics
-        for metric in ("pass@k", "maj@k"):
-            for k, estimate in summary[metric].items():
-                rows.append({"model": config.model, "chain_length": config.chain_length, "metric": metric.replace(
-                    "@k", ""), "k": int(k), "accuracy": estimate["value"], "low": estimate["low"],
-                             "high": estimate["high"], "n_problems": summary["n_problems"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"model": config.model, "chain_length": config.chain_length, **row}
+                         for config in configs for row in k_rows(run_evaluation(config, store).metrics)])
+
+
+def k_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per metric (pass, maj) and k of an evaluation's ``summarize`` metrics, with its 95% CI."""
+    return [{"metric": metric.replace("@k", ""), "k": int(k), "accuracy": estimate["value"], "low": estimate["low"],
+             "high": estimate["high"], "n_problems": summary["n_problems"]}
+            for metric in ("pass@k", "maj@k") for k, estimate in summary[metric].items()]
 
 
 @dataclass(frozen=True)
@@ -280,8 +280,11 @@ def gold_check_table(gold_metrics: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _interval(value: float, low: float, high: float) -> str:
-    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+def interval(value: float, low: float, high: float, digits: int = 2) -> str:
+    """An estimate as the book prints it, "0.42 [0.30, 0.55]"; "—" when there is none."""
+    if pd.isna(value):
+        return "—"
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def sweep_view(table: pd.DataFrame) -> pd.DataFrame:
@@ -290,7 +293,7 @@ def sweep_view(table: pd.DataFrame) -> pd.DataFrame:
         "benchmark": table["benchmark"],
         "chain length": table["chain_length"].map(lambda k: "—" if pd.isna(k) else int(k)),
         "extractor": table["extractor"],
-        "accuracy (95% CI)": [_interval(a, lo, hi) for a, lo, hi in zip(table["accuracy"], table["low"], table["high"])],
+        "accuracy (95% CI)": [interval(a, lo, hi) for a, lo, hi in zip(table["accuracy"], table["low"], table["high"])],
         "answers found": table["share_answered"].map(lambda v: f"{v:.0%}"),
         "problems": table["n_problems"],
     })
@@ -304,8 +307,8 @@ def describe_extremes(table: pd.DataFrame, extractor: str = "flex") -> str:
     for family, group in rows.groupby("benchmark", sort=False):
         group = group.sort_values("chain_length")
         first, last = group.iloc[0], group.iloc[-1]
-        clauses.append(f"{family} {_interval(first['accuracy'], first['low'], first['high'])} at "
-                       f"{int(first['chain_length'])} steps and {_interval(last['accuracy'], last['low'], last['high'])} "
+        clauses.append(f"{family} {interval(first['accuracy'], first['low'], first['high'])} at "
+                       f"{int(first['chain_length'])} steps and {interval(last['accuracy'], last['low'], last['high'])} "
                        f"at {int(last['chain_length'])}")
     return "; ".join(clauses) if clauses else "no synthetic families in this profile"
 

@@ -233,12 +233,13 @@ def load_model(name: str, *, device: str = "cpu", dtype: str = "auto"):
     import transformers
     from transformers import AutoModelForCausalLM
 
-    if pruned_run(name) is not None:
+    run = pruned_run(name)
+    if run is not None:
         from .prune import apply_recipe
 
         base, tokenizer = load_model(base_model(name), device=device, dtype=dtype)
-        recipe = json.loads((pruned_run(name) / "metrics.json").read_text())
-        rule = json.loads((pruned_run(name) / "config.json").read_text())["config"]["merge_rule"]
+        recipe = json.loads((run / "metrics.json").read_text())
+        rule = json.loads((run / "config.json").read_text())["config"]["merge_rule"]
         return apply_recipe(base, recipe, rule).eval(), tokenizer
     path, kwargs = _resolve(name)
     transformers.utils.logging.disable_progress_bar()  # loading bars would land in the book's pages

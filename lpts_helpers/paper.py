@@ -49,8 +49,9 @@ PARALLEL = {
 
 
 def static_table() -> pd.DataFrame:
-    """Long table: benchmark, pruned layers, the paper's accuracy (ShortGPT)."""
-    return pd.DataFrame([{"benchmark": b, "pruned_layers": n, "paper_accuracy": acc}
+    """Long table: benchmark, pruned layers, the paper's accuracy (ShortGPT) and its retention (accuracy over the
+    unpruned accuracy)."""
+    return pd.DataFrame([{"benchmark": b, "pruned_layers": n, "paper_accuracy": acc, "paper_retention": acc / values[0]}
                          for b, values in STATIC.items() for n, acc in enumerate(values)])
 
 

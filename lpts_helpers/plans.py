@@ -318,10 +318,11 @@ class PruningPlan(StageConfig):
         """The single-layer map: each layer of the organism, the control and the reference removed alone, per
         task."""
         configs = {}
-        for model, source in ((self.organism, "organism-thinking"), (self.control, "organism-direct")):
+        for model in (self.organism, self.control):
             if model in configs or not self.sensitivity_tasks:
                 continue
-            configs[model] = RemovalConfig(model=model, text_source=source, tasks=self.sensitivity_tasks,
+            configs[model] = RemovalConfig(model=model, text_source=study.calibration_for(model),
+                                           tasks=self.sensitivity_tasks,
                                            n_problems=self.sensitivity_problems,
                                            n_texts=self.sensitivity_texts,
                                            thinking_budget=self.thinking_budget if self.thinks(model) else None)

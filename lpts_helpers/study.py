@@ -20,7 +20,7 @@ import pandas as pd
 from . import evaluation, metrics
 from .benchmarks import get_benchmark
 from .config import ConfigError
-from .evaluation import EvalConfig
+from .evaluation import EvalConfig, interval
 from .prune import PruneConfig, pruned_name, run_prune
 from .store import RunStore
 
@@ -121,7 +121,8 @@ def compare(cells: list[Cell], store: RunStore, *, options: Any = None, metric: 
     """Evaluate every cell (read back when stored) and compare each with its unpruned cell (same model, task and
     setting, ``n_layers`` 0): accuracy, drop and retention with 95% CIs, and whether the task is informative
     (the unpruned accuracy's CI clears chance). One row per cell."""
-    evaluation.sweep([c.config for c in cells], store, options=options)
+    swept = evaluation.sweep([c.config for c in cells], store, options=options)
+    thinking = dict(zip(map(id, cells), swept["mean_thinking_tokens"]))
     scores = {id(c): evaluation.per_problem(c.config, store, metric, k) for c in cells}
     base = {(c.model, c.task, tuple(sorted(c.setting.items()))): c for c in cells if c.n_layers == 0}
     rows = []
@@ -145,18 +146,8 @@ def compare(cells: list[Cell], store: RunStore, *, options: Any = None, metric: 
                      "retention": retention.value if retention else np.nan,
                      "retention_low": retention.low if retention else np.nan,
                      "retention_high": retention.high if retention else np.nan,
-                     "mean_thinking_tokens": _mean_thinking(cell.config, store)})
+                     "mean_thinking_tokens": thinking[id(cell)]})
     return pd.DataFrame(rows)
-
-
-def _mean_thinking(config: EvalConfig, store: RunStore) -> float:
-    return float(evaluation.run_evaluation(config, store).samples["thinking_tokens"].mean())
-
-
-def interval(value: float, low: float, high: float, digits: int = 2) -> str:
-    if pd.isna(value):
-        return "—"
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def retention_view(table: pd.DataFrame) -> pd.DataFrame:
@@ -224,7 +215,7 @@ def glue_key(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
 
 
-def redundancy_findings(influence: dict[str, Any], removed: pd.DataFrame, tables: dict[str, pd.DataFrame],
+def redundancy_findings(influence: dict[str, Any], tables: dict[str, pd.DataFrame],
                         summary: pd.DataFrame) -> dict[str, str]:
     """One sentence per model for the verdict: ShortGPT's first pick and what the model keeps without it, and
     how many single layers each task survives."""
@@ -266,7 +257,6 @@ def _kept(row: Any) -> str:
 def static_beside_paper(table: pd.DataFrame, paper_static: pd.DataFrame, method: str = "shortgpt") -> pd.DataFrame:
     """Per family and number of pruned layers: the paper's retention (its accuracy over its unpruned accuracy,
     ShortGPT on Qwen3-8B) beside ours (retention with its 95% CI, per model and task)."""
-    base = paper_static[paper_static["pruned_layers"] == 0].set_index("benchmark")["paper_accuracy"]
     ours = table[(table["method"] == method) & (table["pruned_layers"] > 0)]
     rows = []
     for n in sorted(ours["pruned_layers"].unique()):
@@ -278,7 +268,7 @@ def static_beside_paper(table: pd.DataFrame, paper_static: pd.DataFrame, method:
                 continue
             rows.append({"family": family, "pruned layers": int(n),
                          "paper (Qwen3-8B, 36 layers)": "; ".join(
-                             f"{r.benchmark} {r.paper_accuracy / base[r.benchmark]:.2f}" for r in theirs.itertuples())
+                             f"{r.benchmark} {r.paper_retention:.2f}" for r in theirs.itertuples())
                          or "—",
                          "ours": "; ".join(f"{r.model} {r.task} {_kept(r)}" for r in mine.itertuples()) or "—"})
     return pd.DataFrame(rows)
@@ -351,31 +341,25 @@ def sequential_findings(slope_table: pd.DataFrame, budgets: pd.DataFrame, waits:
 def k_table(cells: list[Cell], store: RunStore, *, options: Any = None) -> pd.DataFrame:
     """pass@k and maj@k (k = 1, 2, 4, … ≤ samples) with 95% CIs, one row per cell × metric × k."""
     evaluation.sweep([c.config for c in cells], store, options=options)
-    rows = []
-    for cell in cells:
-        summary = evaluation.run_evaluation(cell.config, store).metrics
-        for metric in ("pass@k", "maj@k"):
-            for k, estimate in summary[metric].items():
-                rows.append({"model": cell.model, "method": cell.method, "pruned_layers": cell.n_layers,
-                             "task": cell.task.label, "metric": metric[:-2], "k": int(k),
-                             "accuracy": estimate["value"], "low": estimate["low"], "high": estimate["high"],
-                             "n_problems": summary["n_problems"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"model": cell.model, "method": cell.method, "pruned_layers": cell.n_layers,
+                          "task": cell.task.label, **row}
+                         for cell in cells for row in evaluation.k_rows(
+                             evaluation.run_evaluation(cell.config, store).metrics)])
 
 
 def sampling_gains(cells: list[Cell], store: RunStore) -> pd.DataFrame:
     """Per cell, at k = its number of samples: pass@k − pass@1 and maj@k − pass@1 (paired over problems), pass@k
     of the pruned model minus pass@1 of the unpruned one (does sampling recover what pruning took?), and how much
     the pass@k gain changed against the unpruned model's (negative: pruning flattened the curve)."""
-    unpruned = {(c.model, c.task): c for c in cells if c.n_layers == 0}
+    scores = {id(c): {m: evaluation.per_problem(c.config, store, m, c.config.n_samples)
+                      for m in ("accuracy", "pass", "maj")} for c in cells}
+    unpruned = {(c.model, c.task): scores[id(c)] for c in cells if c.n_layers == 0}
     rows = []
     for cell in cells:
         k = cell.config.n_samples
-        single = evaluation.per_problem(cell.config, store)
-        passed, voted = (evaluation.per_problem(cell.config, store, m, k) for m in ("pass", "maj"))
-        base = unpruned[(cell.model, cell.task)].config
-        reference = evaluation.per_problem(base, store)
-        reference_gain = evaluation.per_problem(base, store, "pass", k) - reference
+        single, passed, voted = (scores[id(cell)][m] for m in ("accuracy", "pass", "maj"))
+        reference = unpruned[(cell.model, cell.task)]["accuracy"]
+        reference_gain = unpruned[(cell.model, cell.task)]["pass"] - reference
         row = {"model": cell.model, "method": cell.method, "pruned_layers": cell.n_layers, "task": cell.task.label,
                "k": k, "pass@1": float(single.mean())}
         for name, before, after in (("pass@k − pass@1", single, passed), ("maj@k − pass@1", single, voted),
@@ -441,8 +425,8 @@ COLLAPSE = 0.5  # a task "collapses" when less than half of its unpruned accurac
 
 
 def _paper_retention(paper_static: pd.DataFrame, benchmark: str, levels: list[int]) -> str:
-    values = paper_static[paper_static["benchmark"] == benchmark].set_index("pruned_layers")["paper_accuracy"]
-    return f"{benchmark} keeps " + " / ".join(f"{values[n] / values[0]:.2f}" for n in levels if n in values.index) \
+    values = paper_static[paper_static["benchmark"] == benchmark].set_index("pruned_layers")["paper_retention"]
+    return f"{benchmark} keeps " + " / ".join(f"{values[n]:.2f}" for n in levels if n in values.index) \
         + f" with {' / '.join(str(n) for n in levels if n in values.index)} ShortGPT layers cut"
 
 
@@ -552,12 +536,10 @@ def claims(plan: Any, store: RunStore, profile: str = "default", *, options: Any
 def retention_points(static: pd.DataFrame, paper_static: pd.DataFrame, method: str = "shortgpt") -> pd.DataFrame:
     """Retention with ``CLAIM_LAYERS`` layers cut (or the nearest level run), per family: the paper's benchmarks
     (no CI) and each of our informative model-task pairs (95% CI), for the summary's chart."""
-    base = paper_static[paper_static["pruned_layers"] == 0].set_index("benchmark")["paper_accuracy"]
     at = paper_static[paper_static["pruned_layers"] == CLAIM_LAYERS]
     rows = [{"family": PAPER_FAMILIES[r.benchmark], "who": f"paper: {r.benchmark} (Qwen3-8B)", "source": "paper",
-             "pruned layers": CLAIM_LAYERS, "retention": r.paper_accuracy / base[r.benchmark],
-             "low": r.paper_accuracy / base[r.benchmark], "high": r.paper_accuracy / base[r.benchmark]}
-            for r in at.itertuples()]
+             "pruned layers": CLAIM_LAYERS, "retention": r.paper_retention, "low": r.paper_retention,
+             "high": r.paper_retention} for r in at.itertuples()]
     ours = static[(static["method"] == method) & (static["pruned_layers"] > 0) & static["informative"]]
     for (model, task), group in ours.groupby(["model", "task"], sort=False):
         row = group.loc[(group["pruned_layers"] - CLAIM_LAYERS).abs().idxmin()]

@@ -88,7 +88,7 @@ sensitivity = redundancy.summary_table(tables)
 sensitivity
 
 # %%
-findings = study.redundancy_findings(influence, removed, tables, sensitivity)
+findings = study.redundancy_findings(influence, tables, sensitivity)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
 study.findings_view(findings)
 
