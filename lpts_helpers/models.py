@@ -98,6 +98,14 @@ def get_preset(name: str) -> ModelPreset:
 
 
 PRUNED_PREFIX = "pruned:"
+RECOVERED_PREFIX = "recovered:"
+
+
+def _named_run(name: str, prefix: str) -> Path | None:
+    if not name.startswith(prefix):
+        return None
+    path = Path(name[len(prefix):])
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def pruned_run(name: str) -> Path | None:
@@ -107,18 +115,21 @@ def pruned_run(name: str) -> Path | None:
     A pruned model is named by its recipe, not by saved weights: the recipe is a few kilobytes in the run store,
     and the pruned model is rebuilt from its base in seconds (``prune.apply_recipe``).
     """
-    if not name.startswith(PRUNED_PREFIX):
-        return None
-    path = Path(name[len(PRUNED_PREFIX):])
-    return path if path.is_absolute() else REPO_ROOT / path
+    return _named_run(name, PRUNED_PREFIX)
+
+
+def recovered_run(name: str) -> Path | None:
+    """For a recovered model's name (``recovered:<recovery run folder>``), its stored recovery run; else None."""
+    return _named_run(name, RECOVERED_PREFIX)
 
 
 def base_model(name: str) -> str:
-    """The model a pruned model was cut from (the name itself for any other model)."""
-    run = pruned_run(name)
+    """The model a pruned or recovered model was made from, followed back to the start (the name itself for any
+    other model)."""
+    run = pruned_run(name) or recovered_run(name)
     if run is None:
         return name
-    return json.loads((run / "config.json").read_text())["config"]["model"]
+    return base_model(json.loads((run / "config.json").read_text())["config"]["model"])
 
 
 def model_fingerprint(name: str) -> str | None:
@@ -132,6 +143,9 @@ def model_fingerprint(name: str) -> str | None:
     if run is not None:  # the recipe and what it was cut from
         base = model_fingerprint(base_model(name)) or base_model(name)
         return hashlib.sha256((run / "metrics.json").read_bytes() + base.encode()).hexdigest()[:16]
+    run = recovered_run(name)
+    if run is not None:  # the run's hash covers its recipe and the fingerprint of the model it started from
+        return hashlib.sha256(f"recovered:{run.name}".encode()).hexdigest()[:16]
     if name in PRESETS and PRESETS[name].source == "organism":
         name = str(_resolve(name)[0])  # its identity is the trained checkpoint the preset points at
     path = Path(name)
@@ -153,6 +167,13 @@ def check_model(name: str) -> str:
         if not (run / "metrics.json").is_file():
             raise ConfigError(f"model={name!r} names no finished prune run (no {run / 'metrics.json'}); allowed: "
                               f"'{PRUNED_PREFIX}' followed by a prune run folder (prune.pruned_name gives it)")
+        return name
+    run = recovered_run(name)
+    if run is not None:
+        if not (run / "metrics.json").is_file():
+            raise ConfigError(f"model={name!r} names no finished recovery run (no {run / 'metrics.json'}); allowed: "
+                              f"'{RECOVERED_PREFIX}' followed by a recovery run folder (recovery.recovered_name "
+                              f"gives it)")
         return name
     if name in PRESETS or Path(name).is_dir():
         return name
@@ -207,7 +228,7 @@ def load_tokenizer(name: str):
     """The tokenizer of a preset or checkpoint directory (cached: a GGUF tokenizer takes seconds to parse)."""
     from transformers import AutoTokenizer
 
-    if pruned_run(name) is not None:
+    if pruned_run(name) is not None or recovered_run(name) is not None:
         return load_tokenizer(base_model(name))
     path, kwargs = _resolve(name)
     quiet = _no_progress_bars() if "gguf_file" in kwargs else contextlib.nullcontext()  # GGUF parsing draws a bar
@@ -241,7 +262,12 @@ def load_model(name: str, *, device: str = "cpu", dtype: str = "auto"):
         recipe = json.loads((run / "metrics.json").read_text())
         rule = json.loads((run / "config.json").read_text())["config"]["merge_rule"]
         return apply_recipe(base, recipe, rule).eval(), tokenizer
-    path, kwargs = _resolve(name)
+    source = name
+    if recovered_run(name) is not None:
+        from .recovery import recovered_checkpoint
+
+        source = str(recovered_checkpoint(name))  # an ordinary checkpoint; its tokenizer is the base model's
+    path, kwargs = _resolve(source)
     transformers.utils.logging.disable_progress_bar()  # loading bars would land in the book's pages
     torch_dtype = {"auto": torch.bfloat16 if device.startswith("cuda") else torch.float32,
                    "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]

@@ -83,7 +83,6 @@ def beside_static(ours: pd.DataFrame, *, our_model: str) -> pd.DataFrame:
 
 # Claims whose chapters are not in the book yet: what the paper reports, for the summary page.
 UNTESTED = {
-    "C5 SFT (LoRA or full) does not restore scaling": "qualitative (tables not available to us)",
     "C6 pruned models loop": "case studies",
     "C7 pruned models lose diversity (higher Self-BLEU)": "qualitative (tables not available to us)",
     "C8 pruned models reflect less": "fewer verification, backtracking and subgoal steps (LLM-judged)",

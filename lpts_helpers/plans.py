@@ -295,16 +295,30 @@ class PruningPlan(StageConfig):
     def tasks(self, model: str) -> tuple[str, ...]:
         return self.reference_tasks if model == self.reference else self.organism_tasks
 
+    def evaluation_of(self, model: str, name: str, task: Any, **knobs: Any) -> EvalConfig:
+        """How variant ``name`` of ``model`` (the model itself, pruned or recovered) is evaluated on ``task``:
+        the same settings for every variant, so their stored runs compare."""
+        reference = model == self.reference
+        return study.task_config(name, task,
+                                 n_problems=knobs.pop("n_problems", self.reference_problems if reference
+                                                      else self.n_problems),
+                                 thinks=self.thinks(model), thinking_budget=knobs.pop("thinking_budget",
+                                                                                      self.thinking_budget),
+                                 max_answer_tokens=self.reference_answer_tokens if reference
+                                 else self.max_answer_tokens, backend=self.backend, **knobs)
+
+    def sampling_knobs(self, model: str) -> dict[str, Any]:
+        """The parallel-scaling settings of ``model``: problems, samples per problem, temperature."""
+        return {"n_problems": self.parallel_problems, "temperature": self.temperature,
+                "n_samples": self.reference_samples if model == self.reference else self.n_samples}
+
+    def parallel_task(self, model: str) -> str:
+        """The task of ``model``'s parallel curves (the reference's first task)."""
+        return self.reference_tasks[0] if model == self.reference else self.parallel_tasks[0]
+
     def _cell(self, model: str, method: str, n: int, task: Any, store: RunStore, profile: str, setting: dict,
               **knobs: Any):
-        reference = model == self.reference
-        config = study.task_config(study.variant(model, method, n, store, profile), task,
-                                   n_problems=knobs.pop("n_problems", self.reference_problems if reference
-                                                        else self.n_problems),
-                                   thinks=self.thinks(model), thinking_budget=knobs.pop("thinking_budget",
-                                                                                        self.thinking_budget),
-                                   max_answer_tokens=self.reference_answer_tokens if reference
-                                   else self.max_answer_tokens, backend=self.backend, **knobs)
+        config = self.evaluation_of(model, study.variant(model, method, n, store, profile), task, **knobs)
         return study.Cell(model, method, n, task, config, setting)
 
     # --- chapter 03: which layers look redundant --------------------------------------------------------------
@@ -363,11 +377,185 @@ class PruningPlan(StageConfig):
         """Many samples per problem at the sampling temperature, per model, task, method and level."""
         cells = []
         for model in self.models():
-            reference = model == self.reference
-            names = self.reference_tasks[:1] if reference else self.parallel_tasks
-            n_samples = self.reference_samples if reference else self.n_samples
+            names = self.reference_tasks[:1] if model == self.reference else self.parallel_tasks
             cells += [self._cell(model, method, n, study.Task.parse(name), store, profile, {},
-                                 n_problems=self.parallel_problems, n_samples=n_samples,
-                                 temperature=self.temperature)
+                                 **self.sampling_knobs(model))
                       for name in names for method in self.methods for n in self.scaling_levels]
+        return cells
+
+
+# The recovery recipes the chapter compares: how each trains, in RecoveryConfig's terms (the data of the SFT
+# recipes comes from the plan: the organism's own distribution, distilled traces for a real LLM, s1K at paper scale).
+RECIPES = {"lora": {"method": "sft", "adapter": "lora"}, "full": {"method": "sft", "adapter": "full"},
+           "self": {"method": "sft", "adapter": "lora", "data": "self"}, "grpo": {"method": "grpo", "adapter": "full"}}
+
+
+@dataclass(frozen=True)
+class RecoveryPlan(StageConfig):
+    """Chapter 07: one pruned variant of the organism and of the reference, recovered by each recipe, evaluated
+    with chapters 04 and 06's settings (the pruning plan's) beside the unpruned and the pruned model."""
+
+    PROFILE_DEFAULTS = {
+        "smoke": {"organism_method": "shortgpt", "organism_layers": 1, "reference_layers": 1,
+                  "organism_train_tasks": ("organism_recall_open",), "organism_grpo_steps": 4,
+                  "reference_grpo_steps": 2, "organism_epochs": 0.1, "reference_epochs": 1.0, "n_train_problems": 16,
+                  "n_train_samples": 4, "organism_self_samples": 4, "self_epochs": 1.0, "num_generations": 4,
+                  "grpo_prompts": 1},
+        "default": {},
+        "paper": {"organism_method": "shortgpt", "reference_method": "shortgpt", "organism_data": "s1k",
+                  "reference_data": "s1k", "organism_train_tasks": ("basic_arithmetic@4", "chain_sum@8"),
+                  "reference_train_tasks": ("basic_arithmetic@4", "chain_sum@8"),
+                  "organism_lr": (1e-5, 1e-5, 1e-6), "reference_lr": (1e-5, 1e-5, 1e-6), "organism_epochs": 5.0,
+                  "reference_epochs": 5.0, "organism_grpo_steps": 200, "reference_grpo_steps": 200,
+                  "num_generations": 16, "n_train_problems": 1000},
+    }
+
+    organism_method: str = knob("reverse", choices=PAPER_METHODS, doc="how the organism is cut (reverse order "
+                                "flattened its pass@k in chapter 06)")
+    organism_layers: int = knob(2, ge=1, doc="layers cut from the organism")
+    reference_method: str = knob("shortgpt", choices=PAPER_METHODS, doc="how the reference is cut (ShortGPT "
+                                 "flattened SmolLM2's pass@k in chapter 06)")
+    reference_layers: int = knob(2, ge=1, doc="layers cut from the reference")
+    recipes: tuple[str, ...] = knob(tuple(RECIPES), doc="lora / full: SFT on the plan's data; self: LoRA SFT on "
+                                    "the pruned model's own correct answers; grpo: RL with a correctness reward")
+    organism_data: str = knob("organism", doc="SFT data of the organism's lora / full recipes (its own "
+                              "training distribution: the s1K analogue)")
+    reference_data: str = knob("distill", doc="SFT data of the reference's lora / full recipes (the unpruned "
+                               "model's correct traces: self-distillation)")
+    organism_train_tasks: tuple[str, ...] = knob(("organism_chain@2", "organism_recall_open"),
+                                                 doc="problems of the organism's self / grpo recipes")
+    reference_train_tasks: tuple[str, ...] = knob(("chain_sum@2",), doc="problems of the reference's distill, "
+                                                  "self and grpo recipes")
+    n_train_problems: int = knob(200, ge=1, doc="training problems per task (problem seed 1; evaluation's are "
+                                 "kept out)")
+    n_train_samples: int = knob(4, ge=1, doc="samples per training problem for distill and the reference's "
+                                "self recipe (correct kept)")
+    organism_self_samples: int = knob(16, ge=1, doc="samples per training problem for the organism's self "
+                                      "recipe (correct kept): sampled, the pruned organism is rarely right")
+    self_epochs: float = knob(5.0, ge=0.01, doc="passes over the self-generated answers (the paper's 5 epochs "
+                              "of s1K: the kept set is small)")
+    organism_lr: tuple[float, ...] = knob((3e-3, 1e-3, 3e-4), ge=0.0, doc="learning rates of LoRA SFT, full SFT "
+                                          "and GRPO on the organism (the paper: 1e-5 for SFT of 8B models)")
+    reference_lr: tuple[float, ...] = knob((2e-4, 2e-5, 1e-5), ge=0.0, doc="learning rates of LoRA SFT, full "
+                                           "SFT and GRPO on the reference")
+    organism_epochs: float = knob(2.0, ge=0.01, doc="passes over the organism's SFT data (2048 conversations)")
+    reference_epochs: float = knob(3.0, ge=0.01, doc="passes over the reference's SFT data (its kept traces)")
+    organism_grpo_steps: int = knob(60, ge=1, doc="GRPO optimizer steps on the organism")
+    reference_grpo_steps: int = knob(30, ge=1, doc="GRPO optimizer steps on the reference")
+    num_generations: int = knob(8, ge=2, doc="GRPO samples per problem")
+    grpo_prompts: int = knob(4, ge=1, doc="GRPO problems per optimizer step")
+
+    def validate(self) -> None:
+        for name in ("organism_lr", "reference_lr"):
+            if len(getattr(self, name)) != 3:
+                raise ConfigError(f"{name}={getattr(self, name)!r} is not allowed; allowed: three learning rates "
+                                  f"(LoRA SFT, full SFT, GRPO)")
+        unknown = sorted(set(self.recipes) - set(RECIPES))
+        if unknown:
+            raise ConfigError(f"recipes={list(self.recipes)!r} has unknown entries {unknown}; allowed: "
+                              f"{list(RECIPES)}")
+        for task in (*self.organism_train_tasks, *self.reference_train_tasks):
+            study.Task.parse(task)
+
+    def pruning(self, profile: str = "default") -> PruningPlan:
+        """The pruning plan whose models, cuts and evaluation settings this chapter reuses."""
+        return PruningPlan.for_profile(profile)
+
+    def cut(self, model: str, pruning: PruningPlan) -> tuple[str, int]:
+        if model == pruning.reference:
+            return self.reference_method, self.reference_layers
+        return self.organism_method, self.organism_layers
+
+    def recovery_config(self, model: str, recipe: str, store: RunStore, profile: str = "default"):
+        """How ``recipe`` recovers ``model``'s pruned variant."""
+        from .recovery import RecoveryConfig
+
+        pruning = self.pruning(profile)
+        reference = model == pruning.reference
+        method, n = self.cut(model, pruning)
+        knobs = dict(RECIPES[recipe])
+        knobs.setdefault("data", self.reference_data if reference else self.organism_data)
+        lora, full, grpo = self.reference_lr if reference else self.organism_lr
+        grpo_steps = self.reference_grpo_steps if reference else self.organism_grpo_steps
+        return RecoveryConfig.for_profile(
+            profile, model=study.variant(model, method, n, store, profile), **knobs,
+            tasks=self.reference_train_tasks if reference else self.organism_train_tasks,
+            n_train_problems=self.n_train_problems,
+            n_train_samples=self.organism_self_samples if recipe == "self" and not reference
+            else self.n_train_samples,
+            thinks=pruning.thinks(model), thinking_budget=pruning.thinking_budget,
+            eval_problems=max(pruning.reference_problems if reference else pruning.n_problems,
+                              pruning.parallel_problems),
+            max_answer_tokens=pruning.reference_answer_tokens if reference else pruning.max_answer_tokens,
+            lr=grpo if recipe == "grpo" else lora if knobs["adapter"] == "lora" else full,
+            epochs=self.self_epochs if recipe == "self" else self.reference_epochs if reference
+            else self.organism_epochs,
+            max_steps=grpo_steps if recipe == "grpo" else None, num_generations=self.num_generations,
+            batch_size=self.grpo_prompts * self.num_generations if recipe == "grpo" else None)
+
+    def arms(self, store: RunStore, profile: str = "default", *, options: Any = None) -> dict[str, list]:
+        """Per model: (label, model name, layers cut) of the unpruned, the pruned and each recovered model;
+        recoveries are trained here when not stored."""
+        from .recovery import recovered_name
+
+        pruning = self.pruning(profile)
+        arms = {}
+        for model in (pruning.organism, pruning.reference):
+            method, n = self.cut(model, pruning)
+            rows = [("unpruned", model, 0), (self.pruned_label(model, pruning), study.variant(model, method, n, store,
+                                                                                              profile), n)]
+            rows += [(self.recovery_config(model, r, store, profile).label(),
+                      recovered_name(self.recovery_config(model, r, store, profile), store, options=options,
+                                     progress=False), n) for r in self.recipes]
+            arms[model] = rows
+        return arms
+
+    def recovery_runs(self, store: RunStore, profile: str = "default") -> dict[str, Any]:
+        """Every recovery's stored run (trained when missing), labelled "model · recipe"."""
+        from .recovery import train_recovery
+
+        pruning = self.pruning(profile)
+        runs = {}
+        for model in (pruning.organism, pruning.reference):
+            for recipe in self.recipes:
+                config = self.recovery_config(model, recipe, store, profile)
+                runs[f"{model} · {config.label()}"] = train_recovery(config, store, progress=False)
+        return runs
+
+    def recipe_arms(self, store: RunStore, profile: str = "default") -> dict[str, dict[str, str]]:
+        """Per model, each recipe's arm label (as the chapter's tables name it)."""
+        pruning = self.pruning(profile)
+        return {model: {r: self.recovery_config(model, r, store, profile).label() for r in self.recipes}
+                for model in (pruning.organism, pruning.reference)}
+
+    def pruned_arms(self, profile: str = "default") -> dict[str, str]:
+        """Each model's pruned arm, by label."""
+        pruning = self.pruning(profile)
+        return {model: self.pruned_label(model, pruning) for model in (pruning.organism, pruning.reference)}
+
+    def pruned_label(self, model: str, pruning: PruningPlan) -> str:
+        method, n = self.cut(model, pruning)
+        return f"pruned ({method}, {n} cut)"
+
+    def static_cells(self, arms: dict[str, list], profile: str = "default") -> list:
+        """Every arm on every task of its model, with chapter 04's settings."""
+        pruning = self.pruning(profile)
+        return [study.Cell(model, label, n, study.Task.parse(task),
+                           pruning.evaluation_of(model, name, study.Task.parse(task)), {})
+                for model, rows in arms.items() for task in pruning.tasks(model)
+                if task in self.tasks_shown(model, pruning) for label, name, n in rows]
+
+    def tasks_shown(self, model: str, pruning: PruningPlan) -> tuple[str, ...]:
+        """The tasks the chapter evaluates (multiple-choice recall is at chance for the organism: left out)."""
+        return tuple(t for t in pruning.tasks(model) if t != "organism_recall")
+
+    def sampling_cells(self, arms: dict[str, list], profile: str = "default") -> list:
+        """Every arm sampled many times on its model's parallel task, with chapter 06's settings."""
+        pruning = self.pruning(profile)
+        cells = []
+        for model, rows in arms.items():
+            task = study.Task.parse(pruning.parallel_task(model))
+            cells += [study.Cell(model, label, n, task,
+                                 pruning.evaluation_of(model, name, task, **pruning.sampling_knobs(model)), {})
+                      for label, name, n in rows]
         return cells

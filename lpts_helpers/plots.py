@@ -190,21 +190,26 @@ def retention_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
 
 
 def scaling_chart(frame: pd.DataFrame, *, x: str, title: str, x_title: str, log_x: bool = False,
-                  column: str = "accuracy") -> alt.Chart:
-    """Accuracy (95% CI) against a test-time-compute setting ``x``, one line per number of pruned layers, one
-    panel per model × task × method (``study.compare`` or ``study.k_table`` rows), with a level selector."""
-    pick = alt.selection_point(fields=["pruned_layers"], bind="legend")
+                  column: str = "accuracy", color: str = "pruned_layers") -> alt.Chart:
+    """Accuracy (95% CI) against a test-time-compute setting ``x``, one line per number of pruned layers (or per
+    ``color``: "method" draws one line per method or recovery recipe), one panel per model × task × the other
+    field (``study.compare`` or ``study.k_table`` rows), with a selector on the lines."""
+    pick = alt.selection_point(fields=[color], bind="legend")
     scale = alt.Scale(type="log", base=2) if log_x else alt.Scale(zero=False)
+    lines = alt.Color("pruned_layers:O", title="pruned layers", scale=alt.Scale(scheme="viridis")) \
+        if color == "pruned_layers" else alt.Color(f"{color}:N", title=color, sort=None)
     base = alt.Chart().encode(
         x=alt.X(f"{x}:Q", title=x_title, scale=scale),
-        color=alt.Color("pruned_layers:O", title="pruned layers", scale=alt.Scale(scheme="viridis")),
+        color=lines,
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
         tooltip=["model", "method", "pruned_layers", x, alt.Tooltip(f"{column}:Q", format=".3f"),
                  alt.Tooltip("low:Q", format=".3f"), alt.Tooltip("high:Q", format=".3f"), "n_problems"])
     layers = [base.mark_line(point=True).encode(y=alt.Y(f"{column}:Q", title="accuracy (95% CI)",
                                                         scale=alt.Scale(domain=[0, 1]))),
               base.mark_errorbar().encode(y="low:Q", y2="high:Q")]
-    data = frame.assign(panel=frame["model"] + " · " + frame["task"] + " · " + frame["method"])
+    other = "method" if color == "pruned_layers" else None
+    panel = frame["model"] + " · " + frame["task"] + (" · " + frame[other] if other else "")
+    data = frame.assign(panel=panel)
     return alt.layer(*layers, data=data).add_params(pick).properties(width=170, height=150).facet(
         facet=alt.Facet("panel:N", title=None), columns=3).properties(title=title)
 
@@ -223,3 +228,39 @@ def retention_beside_paper_chart(points: pd.DataFrame, *, title: str) -> alt.Cha
               alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.datum(1.0))]
     return alt.layer(*layers, data=points).properties(width=360, height=alt.Step(20)).facet(
         row=alt.Row("family:N", title=None)).resolve_scale(y="independent").properties(title=title)
+
+
+def arms_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Accuracy (95% CI) of each arm — unpruned, pruned, each recovery — one panel per model × task
+    (``study.compare`` rows whose ``method`` names the arm), arms in the order given."""
+    order = list(dict.fromkeys(frame["method"]))
+    base = alt.Chart().encode(
+        y=alt.Y("method:N", title=None, sort=order),
+        color=alt.Color("method:N", title="arm", sort=order, legend=None),
+        tooltip=["model", "task", "method", alt.Tooltip("accuracy:Q", format=".3f"),
+                 alt.Tooltip("low:Q", format=".3f"), alt.Tooltip("high:Q", format=".3f"), "n_problems"])
+    layers = [base.mark_point(filled=True, size=60).encode(x=alt.X("accuracy:Q", title="accuracy (95% CI)",
+                                                                   scale=alt.Scale(domain=[0, 1]))),
+              base.mark_errorbar().encode(x="low:Q", x2="high:Q")]
+    data = frame.assign(panel=frame["model"] + " · " + frame["task"])
+    return alt.layer(*layers, data=data).properties(width=230, height=150).facet(
+        facet=alt.Facet("panel:N", title=None), columns=3).properties(title=title)
+
+
+def recovery_curves_chart(curves: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Per recovery: the SFT recipes' training and held-out loss (log scale) and GRPO's mean reward, against the
+    optimizer step (``recovery.loss_curves`` rows)."""
+    sft = curves[curves["reward"].isna()].assign(line=lambda f: f["recipe"] + " · " + f["kind"])
+    rl = curves[curves["reward"].notna()]
+    losses = alt.Chart(sft, title="SFT: loss per trained token").mark_line(point=True).encode(
+        x=alt.X("step:Q", title="optimizer step"),
+        y=alt.Y("loss:Q", title="loss (nats per token)", scale=alt.Scale(type="log")),
+        color=alt.Color("recipe:N", title="recipe"), strokeDash=alt.StrokeDash("kind:N", title="split"),
+        detail="line:N", tooltip=["recipe", "kind", "step", alt.Tooltip("loss:Q", format=".3f")],
+    ).properties(width=300, height=200)
+    rewards = alt.Chart(rl, title="GRPO: mean reward of the sampled answers").mark_line(point=True).encode(
+        x=alt.X("step:Q", title="optimizer step"), y=alt.Y("reward:Q", title="reward", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("recipe:N", title="recipe"), tooltip=["recipe", "step",
+                                                              alt.Tooltip("reward:Q", format=".3f")],
+    ).properties(width=300, height=200)
+    return alt.hconcat(losses, rewards).resolve_scale(color="independent").properties(title=title)

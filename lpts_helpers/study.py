@@ -367,7 +367,7 @@ def sampling_gains(cells: list[Cell], store: RunStore) -> pd.DataFrame:
                                     ("gain change vs unpruned", reference_gain, passed - single)):
             gain = evaluation.paired_gain(before, after)
             row[name] = interval(gain.value, gain.low, gain.high)
-            row[f"{name} value"], row[f"{name} high"] = gain.value, gain.high
+            row[f"{name} value"], row[f"{name} low"], row[f"{name} high"] = gain.value, gain.low, gain.high
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -398,7 +398,7 @@ def parallel_beside_paper(curves: pd.DataFrame, paper_parallel: pd.DataFrame) ->
 
 def gains_view(gains: pd.DataFrame) -> pd.DataFrame:
     """``sampling_gains`` as the book shows it: the intervals, without the numeric helper columns."""
-    return gains[[c for c in gains.columns if not c.endswith((" value", " high"))]]
+    return gains[[c for c in gains.columns if not c.endswith((" value", " low", " high"))]]
 
 
 def parallel_findings(gains: pd.DataFrame) -> dict[str, str]:

@@ -163,3 +163,28 @@ def test_smoke_pruning_chapters_glue_verdicts_that_match_their_stored_runs(smoke
     assert [c[:2] for c in claims["claim"]] == ["C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4"]
     summary = (site / "90-summary.ipynb").read_text()
     assert all(claim in summary for claim in ("C1 knowledge", "C4 parallel", "C8 pruned models reflect less"))
+
+
+@pytest.mark.slow
+def test_smoke_recovery_chapter_glues_a_verdict_from_its_stored_runs(smoke_book):
+    """Chapter 07 recomputed from the smoke store gives the sentence its verdict glued, and the summary page has
+    the recovery claims' rows."""
+    from lpts_helpers import plans, recovery, study
+    from lpts_helpers.store import RunStore
+
+    store = RunStore(smoke_book.parents[1] / "runs")
+    plan = plans.RecoveryPlan.for_profile("smoke")
+    site = smoke_book.parents[1] / "site" / "notebooks"
+    arms = plan.arms(store, "smoke")
+    assert [len(rows) for rows in arms.values()] == [2 + len(plan.recipes)] * 2
+    cells = plan.static_cells(arms, "smoke")
+    static = study.compare(cells, store)
+    changes = recovery.versus_pruned(static, cells, store, plan.pruned_arms("smoke"))
+    sampling = plan.sampling_cells(arms, "smoke")
+    gains = recovery.with_gain_vs_pruned(study.sampling_gains(sampling, store), sampling, store,
+                                         plan.pruned_arms("smoke"))
+    glued = ast.literal_eval(build.glued_values(site / "07-recovery.ipynb")["verdict"])
+    assert glued == " ".join(f"{t}." for t in recovery.recovery_findings(static, changes, gains).values())
+    claims = recovery.claims(plan, store, "smoke")
+    assert [c[:3] for c in claims["claim"]] == ["C5 ", "C5′"]
+    assert "C5 SFT (LoRA or full)" in (site / "90-summary.ipynb").read_text()

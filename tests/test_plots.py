@@ -1,6 +1,7 @@
 """The offline chart renderer, and the browser check that proves charts draw with no network."""
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,3 +101,19 @@ def test_sensitivity_heatmap_maps_loss_and_retention_to_what_is_kept():
     spec = plots.sensitivity_heatmap(table, title="h").to_dict()
     kept = {row["task"]: row["kept"] for row in spec["datasets"][next(iter(spec["datasets"]))]}
     assert kept == {"held-out loss": 0.5, "task": 0.5}
+
+
+def test_recovery_charts_show_each_arm_and_each_recipes_curve():
+    frame = _compare_rows()
+    by_method = plots.scaling_chart(frame, x="budget", x_title="budget", title="s", color="method").to_dict()
+    assert by_method["params"][0]["select"]["fields"] == ["method"]
+    panels = {row["panel"] for row in by_method["datasets"][next(iter(by_method["datasets"]))]}
+    assert all(panel.count("·") == 1 for panel in panels)  # model · task: the method is a line, not a panel
+    arms = plots.arms_chart(frame, title="a").to_dict()
+    assert arms["spec"]["layer"][0]["encoding"]["y"]["sort"] == list(dict.fromkeys(frame["method"]))
+    curves = pd.DataFrame([{"recipe": "m · LoRA SFT", "step": 0, "kind": "heldout", "loss": 1.4, "reward": np.nan},
+                           {"recipe": "m · LoRA SFT", "step": 5, "kind": "train", "loss": 0.9, "reward": np.nan},
+                           {"recipe": "m · GRPO", "step": 5, "kind": "train", "loss": 0.0, "reward": 0.25}])
+    spec = plots.recovery_curves_chart(curves, title="c").to_dict()
+    sft, rl = (spec["datasets"][chart["data"]["name"]] for chart in spec["hconcat"])
+    assert [row["kind"] for row in sft] == ["heldout", "train"] and [row["reward"] for row in rl] == [0.25]

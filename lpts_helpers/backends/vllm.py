@@ -81,12 +81,16 @@ def _model_path(model: str) -> str:
     """A hub id or checkpoint directory for vLLM; the GGUF-only embedded preset runs on the hf backend."""
     if Path(model).is_dir():
         return model
-    from ..models import get_preset, pruned_run
+    from ..models import get_preset, pruned_run, recovered_run
 
     if pruned_run(model) is not None:  # vLLM loads weights from disk: write the pruned checkpoint once
         from ..prune import pruned_checkpoint
 
         return str(pruned_checkpoint(model))
+    if recovered_run(model) is not None:
+        from ..recovery import recovered_checkpoint
+
+        return str(recovered_checkpoint(model))
 
     preset = get_preset(model)
     if preset.source != "hub":

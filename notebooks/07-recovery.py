@@ -1,0 +1,145 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Recovery: fine-tuning the organism on its own training data brings its sampling gain back; self-generated SFT and GRPO do not, and no recipe clearly restores SmolLM2's
+#
+# The paper fine-tunes its pruned models on s1K — with LoRA and with all parameters — and finds that test-time
+# scaling does not come back. Reviewers asked whether the reinforcement-learning recipes that train reasoning
+# models would do better, and a later study (arXiv 2602.01997) reported its best recovery from fine-tuning a pruned
+# model on its own correct answers. Here one pruned variant of each embedded model — the one whose pass@k chapter 06
+# found flattened — is recovered by four recipes, and every model is evaluated exactly as in chapters 04 and 06:
+#
+# - **LoRA SFT** and **full SFT** on the analogue of s1K: for the organism its own training distribution (the same
+#   conversations it was trained on, wrong steps masked), for SmolLM2 the unpruned model's correct answers on
+#   training problems (self-distillation). Rank 16, alpha 32, dropout 0.05 on all seven projections, cosine
+#   schedule with 5% warmup, AdamW (0.9, 0.95), weight decay 1e-4, loss on the answer only — the paper's settings,
+#   with learning rates and lengths scaled to models of 2 M and 135 M parameters.
+# - **Self-generated SFT** (arXiv 2602.01997): LoRA SFT on the pruned model's own sampled answers that the grader
+#   marks correct.
+# - **GRPO** (TRL's trainer): groups of sampled answers per training problem, reward 1 for a correct answer, the
+#   group-relative advantage reinforcing the better ones. It fits the CPU budget here, so rejection-sampling
+#   fine-tuning was not needed as a stand-in.
+#
+# Training problems never include an evaluation question (problem seed 1 against the evaluations' seed 0); the
+# organism's facts are the exception, since they are its training data, as a real model's knowledge is its
+# pretraining data.
+#
+# **Verdict.** {glue:text}`verdict`
+#
+# **What it means.** On the organism the paper's claim does not hold: two epochs of SFT on the data it was
+# trained on, with LoRA or all parameters, bring the gain of sixteen samples back to the unpruned model's and the
+# greedy 2-step chains with it, though open recall comes back only halfway. The organism saw 72,000 training
+# conversations; 4,096 more repaired what two cut layers broke. The recipes that learn only from the pruned
+# model's own answers — self-generated SFT and GRPO with a correctness reward — move little, because they can only
+# reinforce what the pruned model still gets right (96 of 4,736 sampled answers were correct, and GRPO's mean
+# reward stayed near 0.1). SmolLM2's two-term sums tell a weaker story: distilled LoRA SFT lifts its greedy
+# accuracy but not the gain of sampling, and at 30 problems no recipe restores that gain conclusively. A recovery
+# counts as "restored" only when its gain is back to the unpruned model's (the paired change reaches 0) and above
+# the pruned model's (the paired change clears 0); "still flattened" when it stays below the unpruned gain; else
+# "inconclusive". The paper's models were pretrained on trillions of tokens and fine-tuned on 1,000 s1K examples;
+# ours were fine-tuned on a far larger share of their training data, the likeliest reason the organism heals
+# where Qwen3-8B did not. Sequential scaling is not measured: the unpruned organism has none to restore
+# (chapter 05).
+
+# %% tags=["parameters"]
+profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
+organism_grpo_steps = None  # GRPO optimizer steps on the organism, at least 1; None: set by the profile (60)
+reference_grpo_steps = None  # GRPO optimizer steps on the reference, at least 1; None: set by the profile (30)
+store_dir = "data/runs"  # where runs are stored (relative to the repository root)
+
+# %%
+from myst_nb import glue
+
+from lpts_helpers import plans, plots, recovery, study
+from lpts_helpers.generation import BackendOptions
+from lpts_helpers.store import RunStore
+
+plots.enable_offline_charts()
+store = RunStore(store_dir)
+options = BackendOptions(progress=False, batch_size=64)
+plan = plans.RecoveryPlan.for_profile(profile, organism_grpo_steps=organism_grpo_steps,
+                                      reference_grpo_steps=reference_grpo_steps)
+plan.to_dict()
+
+# %% [markdown]
+# ## The recoveries: what each trained on and what it cost
+#
+# Each recipe's training is one stored run (its config is the recipe; the recovered weights are rebuilt from it
+# when missing). Compute is counted as 6·N FLOPs per trained token and 2·N per generated one (N parameters); the
+# traces that the distilled and self-generated recipes learn from are drawn first and counted as generated tokens
+# (in each recipe that uses them). Minutes are wall time on the 2-core CPU that built this book, the drawing of
+# those traces included.
+
+# %%
+arms = plan.arms(store, profile, options=options)
+runs = plan.recovery_runs(store, profile)
+recovery.compute_table(runs)
+
+# %%
+plots.recovery_curves_chart(recovery.loss_curves(runs), title="Training curves of the recoveries")
+
+# %% [markdown]
+# ## Accuracy: unpruned, pruned and recovered
+#
+# Greedy decoding with chapter 04's settings; 95% bootstrap intervals over problems. The change against the pruned
+# model is paired over the same problems.
+
+# %%
+static = study.compare(plan.static_cells(arms, profile), store, options=options)
+plots.arms_chart(static, title="Accuracy of each arm (95% CI)")
+
+# %%
+changes = recovery.versus_pruned(static, plan.static_cells(arms, profile), store, plan.pruned_arms(profile))
+changes.drop(columns=["change", "change_low", "change_high"])
+
+# %% [markdown]
+# ## Parallel scaling: does sampling pay again?
+#
+# Chapter 06's protocol: many samples per problem at temperature 1.0; pass@k and maj@k with 95% intervals. The
+# gain of k samples over one is paired over problems, and its change against the unpruned model's gain says
+# whether the curve is still flattened.
+
+# %%
+sampling = plan.sampling_cells(arms, profile)
+curves = study.k_table(sampling, store, options=options)
+plots.scaling_chart(curves[curves["metric"] == "pass"], x="k", x_title="samples k", log_x=True, color="method",
+                    title="pass@k of each arm (click an arm)")
+
+# %%
+gains = recovery.with_gain_vs_pruned(study.sampling_gains(sampling, store), sampling, store, plan.pruned_arms(profile))
+recovery.gain_table(gains)
+
+# %%
+findings = recovery.recovery_findings(static, changes, gains)
+glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
+study.findings_view(findings)
+
+# %% [markdown]
+# ## Paper vs ours
+
+# %%
+recovery.recovery_claims(gains, plan.pruned_arms(profile), plan.recipe_arms(store, profile))
+
+# %% [markdown]
+# ## References
+#
+# - K. Wang et al., *When Fewer Layers Break More Chains*, arXiv 2510.22228 (2025).
+# - *On the Limits of Layer Pruning for Generative Reasoning in LLMs*, arXiv 2602.01997 (2026) — SFT on
+#   self-generated responses.
+# - E. J. Hu et al., *LoRA: Low-Rank Adaptation of Large Language Models*, arXiv 2106.09685 (2021).
+# - Z. Shao et al., *DeepSeekMath*, arXiv 2402.03300 (2024) — GRPO.
+# - N. Muennighoff et al., *s1: Simple test-time scaling*, arXiv 2501.19393 (2025) — s1K.
+# - L. von Werra et al., *TRL: Transformer Reinforcement Learning*, github.com/huggingface/trl.

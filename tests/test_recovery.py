@@ -1,0 +1,184 @@
+"""Recovery after pruning (lpts_helpers.recovery): data, the reward, LoRA merging, recovered model names, and a
+smoke run of every recipe on the organism with two layers cut."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from lpts_helpers import models, plans, recovery, study
+from lpts_helpers.config import ConfigError
+from lpts_helpers.generation import BackendOptions
+
+QUIET = BackendOptions(progress=False, batch_size=16)
+
+
+def test_config_errors_name_the_bad_value():
+    for bad, message in (({"method": "dpo"}, "dpo"), ({"adapter": "qlora"}, "qlora"), ({"data": "web"}, "web"),
+                         ({"method": "grpo"}, "max_steps"), ({"tasks": ("organism_chain",)}, "chain length"),
+                         ({"lora_targets": ("q_proj", "lm_head")}, "lm_head"),
+                         ({"method": "grpo", "max_steps": 2, "batch_size": 6, "num_generations": 4}, "multiple")):
+        with pytest.raises(ConfigError, match=message):
+            recovery.RecoveryConfig(**bad)
+    with pytest.raises(ConfigError, match="recipes"):
+        plans.RecoveryPlan(recipes=("lora", "dpo"))
+
+
+def test_tokenized_trains_on_the_completion_only(tiny_model):
+    _, tokenizer = tiny_model
+    (ids, mask), = recovery.tokenized([("U:1+1\nA:", "2")], tokenizer, max_length=64)
+    assert len(ids) == len(mask) == len("U:1+1\nA:") + 2  # the answer and the end of turn
+    assert mask == [0] * len("U:1+1\nA:") + [1, 1]
+    assert tokenizer.decode(ids[-2:-1]) == "2" and ids[-1] == tokenizer.eos_token_id
+    (short, short_mask), = recovery.tokenized([("U:1+1\nA:", "2")], tokenizer, max_length=4)
+    assert len(short) == len(short_mask) == 4
+
+
+def test_split_is_seeded_and_disjoint():
+    examples = [([i], [1]) for i in range(20)]
+    train, held = recovery.split(examples, 0.1, seed=0)
+    assert len(held) == 2 and len(train) == 18
+    assert sorted(x[0][0] for x in train + held) == list(range(20))
+    assert recovery.split(examples, 0.1, seed=0) == (train, held)
+    assert recovery.split(examples, 0.0, seed=0) == (train, []) or recovery.split(examples, 0.0, 0)[1] == []
+
+
+def test_the_reward_is_the_graders_verdict():
+    rewards = recovery.correctness_reward(
+        prompts=["p"] * 3, completions=["A=5\n</think>\n\n5<|im_end|>", "</think>\n\n7", "no answer"],
+        gold=["5", "5", "5"], opening=["<think>\n"] * 3, extractor=["flex"] * 3, scorer=["exact"] * 3)
+    assert rewards == [1.0, 0.0, 0.0]
+
+
+def test_training_problems_never_include_an_evaluation_question():
+    task = study.Task.parse("chain_sum@2")
+    config = recovery.RecoveryConfig(model="organism", method="grpo", max_steps=1, tasks=("organism_chain@2",),
+                                     n_train_problems=300, batch_size=8)
+    prompts = recovery.rl_prompts(config, models.load_tokenizer("organism"))
+    evaluation = recovery.heldout_questions(study.Task.parse("organism_chain@2"), config.eval_problems)
+    assert len(evaluation) > 0 and prompts["prompt"].str.endswith("<think>\n").all()
+    assert len(evaluation) == 100 and not any(q in p for p in prompts["prompt"] for q in evaluation)
+    assert len(prompts) < 300  # the training draw met some evaluated questions, and they were dropped
+    assert recovery.heldout_questions(study.Task.parse("organism_recall_open"), 60) == set()  # facts: training data
+    first = recovery.heldout_questions(task, n=30)  # a generator's first problems (a few repeat at 2 terms)
+    assert 25 <= len(first) <= 30 and first <= recovery.heldout_questions(task, n=60)
+    assert recovery.heldout_questions(task, n=0) == set()
+
+
+def _gain_row(method, vs_unpruned, vs_pruned):
+    """A ``with_gain_vs_pruned`` row with the (value, low, high) of both gain changes."""
+    row = {"model": "m", "method": method, "pruned_layers": 0 if method == "unpruned" else 2}
+    for name, (value, low, high) in (("gain change vs unpruned", vs_unpruned), ("gain change vs pruned", vs_pruned)):
+        row.update({name: f"{value:.2f}", f"{name} value": value, f"{name} low": low, f"{name} high": high})
+    return row
+
+
+def test_outcomes_and_claims_follow_the_paired_intervals():
+    import pandas as pd
+
+    gains = pd.DataFrame([_gain_row("unpruned", (0, 0, 0), (0.3, 0.1, 0.5)),
+                          _gain_row("pruned", (-0.3, -0.5, -0.1), (0, 0, 0)),
+                          _gain_row("LoRA SFT", (0.0, -0.2, 0.2), (0.3, 0.1, 0.5)),  # back, and above pruned
+                          _gain_row("full SFT", (-0.3, -0.5, -0.1), (0.0, -0.1, 0.1)),  # still below unpruned
+                          _gain_row("GRPO", (-0.1, -0.3, 0.1), (0.1, -0.1, 0.3))])  # neither
+    assert [recovery.outcome(r) for _, r in gains.iloc[2:].iterrows()] == ["restored", "still flattened",
+                                                                         "inconclusive"]
+    arms = {"m": {"lora": "LoRA SFT", "full": "full SFT", "grpo": "GRPO"}}
+    claims = recovery.recovery_claims(gains, {"m": "pruned"}, arms)
+    assert list(claims["agreement"]) == ["partly", "not testable here"]  # C5: 1 of 2; C5′: GRPO inconclusive
+    assert claims["verdict"].iloc[0] == "1 of 2 conclusive recoveries as claimed"
+    unharmed = gains.assign(**{"gain change vs unpruned high": 0.1})
+    assert "nothing to restore" in recovery.recovery_claims(unharmed, {"m": "pruned"}, arms)["ours"].iloc[0]
+
+
+def test_merging_lora_reproduces_the_adapter_models_logits(tiny_model):
+    from peft import get_peft_model
+
+    model, _ = tiny_model
+    config = recovery.RecoveryConfig(lora_rank=4, lora_alpha=8, lora_dropout=0.0)
+    adapted = get_peft_model(recovery._trainable_copy(model), recovery.lora_config(config)).eval()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in adapted.named_parameters():
+            if "lora_B" in name:  # B starts at 0 (the adapter is the identity): make it matter
+                parameter.normal_(0.0, 0.5)
+    ids = torch.randint(3, 60, (2, 12))
+    with torch.no_grad():
+        adapter_logits = adapted(input_ids=ids).logits
+        base_logits = model(input_ids=ids).logits
+        merged_logits = recovery.merged(adapted)(input_ids=ids).logits
+    assert not torch.allclose(adapter_logits, base_logits, atol=1e-3)
+    torch.testing.assert_close(merged_logits, adapter_logits, atol=1e-4, rtol=1e-4)
+    assert not any("lora" in name for name, _ in recovery.merged(adapted).named_parameters())
+
+
+@pytest.fixture(scope="module")
+def pruned(tmp_path_factory):
+    """The organism with its last two layers cut (reverse order: no calibration), in a module-wide store."""
+    from lpts_helpers.store import RunStore
+
+    store = RunStore(tmp_path_factory.mktemp("recovery") / "runs")
+    return study.variant("organism", "reverse", 2, store, "smoke"), store
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["lora", "full", "self"])
+def test_each_sft_recipe_lowers_the_heldout_loss(pruned, recipe):
+    name, store = pruned
+    knobs = dict(plans.RECIPES[recipe])
+    knobs.setdefault("data", "organism")
+    config = recovery.RecoveryConfig.for_profile("smoke", model=name, **knobs)
+    run = recovery.train_recovery(config, store, options=QUIET, progress=False)
+    assert run.metrics["heldout_after"] < run.metrics["heldout_before"]
+    assert run.metrics["flops"] > 0 and run.metrics["steps"] == config.max_steps
+    trainable = run.metrics["trainable_parameters"]
+    assert (trainable < run.metrics["parameters"] / 2) == (config.adapter == "lora")
+    if recipe == "self":  # trained on the pruned model's own correct answers
+        assert run.metrics["teacher"] == name and 0 < run.metrics["samples_kept"] <= run.metrics["samples_drawn"]
+
+
+@pytest.mark.slow
+def test_grpo_logs_rewards_and_changes_the_weights(pruned):
+    name, store = pruned
+    config = recovery.RecoveryConfig.for_profile("smoke", model=name, method="grpo", adapter="full", lr=1e-2)
+    run = recovery.train_recovery(config, store, options=QUIET, progress=False)
+    rewards = run.samples["reward"].dropna()
+    assert len(rewards) == config.max_steps // config.logging_steps and rewards.between(0, 1).all()
+    before, _ = models.load_model(name)
+    after, _ = models.load_model(recovery.recovered_name(config, store))
+    changed = [not torch.equal(a, b) for a, b in zip(before.parameters(), after.parameters())]
+    assert any(changed)
+
+
+@pytest.mark.slow
+def test_a_recovered_model_is_named_by_its_run_and_rebuilt_when_missing(pruned):
+    name, store = pruned
+    config = recovery.RecoveryConfig.for_profile("smoke", model=name, adapter="full")
+    recovered = recovery.recovered_name(config, store, options=QUIET, progress=False)
+    assert recovered.startswith(models.RECOVERED_PREFIX) and models.check_model(recovered) == recovered
+    assert models.base_model(recovered) == "organism"
+    assert models.thinking_format(recovered) == models.thinking_format("organism")
+    fingerprint = models.model_fingerprint(recovered)
+    run = models.recovered_run(recovered)
+    weights = {k: v.clone() for k, v in models.load_model(recovered)[0].state_dict().items()}
+    shutil.rmtree(run / "checkpoint")
+    models.load_model.cache_clear()
+    rebuilt = models.load_model(recovered)[0].state_dict()
+    assert models.model_fingerprint(recovered) == fingerprint
+    assert max((rebuilt[k] - v).abs().max().item() for k, v in weights.items()) < 1e-4
+    with pytest.raises(ConfigError, match="no finished recovery run"):
+        models.check_model(models.RECOVERED_PREFIX + str(run.parent / "missing"))
+
+
+def test_the_plan_builds_each_recipe_on_the_pruned_variant(pruned):
+    _, store = pruned
+    plan = plans.RecoveryPlan.for_profile("smoke")
+    configs = {r: plan.recovery_config("organism", r, store, "smoke") for r in plan.recipes}
+    assert {c.model for c in configs.values()} == {study.variant("organism", "shortgpt", 1, store, "smoke")}
+    assert [c.label() for c in configs.values()] == ["LoRA SFT", "full SFT", "LoRA SFT, self-generated",
+                                                     "GRPO (full)"]
+    assert configs["grpo"].batch_size % configs["grpo"].num_generations == 0
+    reference = plan.recovery_config("smollm2-135m", "full", store, "smoke")
+    assert reference.data == "distill" and not reference.thinks
+    assert json.loads(json.dumps(plan.to_dict())) == plan.to_dict()
