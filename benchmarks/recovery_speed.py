@@ -43,7 +43,7 @@ def main() -> None:
         run = recovery.train_recovery(config, store, options=options, progress=False)
         total = time.perf_counter() - started
         m = run.metrics
-        tokens = m["trained_tokens"] + (m["generated_tokens"] if recipe == "grpo" else 0)
+        tokens = m["trained_tokens"]  # for GRPO these are the sampled answers it trains on
         print(f"{config.label():28s} {m['seconds'] / args.steps:6.3f} s/step (training only; {total:6.1f} s with "
               f"data), {tokens / m['seconds']:8.0f} tokens/s, held-out loss {m['heldout_before']} → "
               f"{m['heldout_after']}, reward {m['final_reward']}")

@@ -108,6 +108,14 @@ def _named_run(name: str, prefix: str) -> Path | None:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
+def run_model_name(prefix: str, path: Path) -> str:
+    """A stored run folder as a model name (``prefix`` + the folder, relative to the repository root when inside
+    it, so that the name is the same on every clone)."""
+    with contextlib.suppress(ValueError):
+        path = path.relative_to(REPO_ROOT)
+    return f"{prefix}{path.as_posix()}"
+
+
 def pruned_run(name: str) -> Path | None:
     """For a pruned model's name (``pruned:<prune run folder>``, the folder relative to the repository root or
     absolute), the stored prune run that holds its recipe; None for any other name.

@@ -504,9 +504,8 @@ class RecoveryPlan(StageConfig):
             method, n = self.cut(model, pruning)
             rows = [("unpruned", model, 0), (self.pruned_label(model, pruning), study.variant(model, method, n, store,
                                                                                               profile), n)]
-            rows += [(self.recovery_config(model, r, store, profile).label(),
-                      recovered_name(self.recovery_config(model, r, store, profile), store, options=options,
-                                     progress=False), n) for r in self.recipes]
+            configs = [self.recovery_config(model, r, store, profile) for r in self.recipes]
+            rows += [(c.label(), recovered_name(c, store, options=options, progress=False), n) for c in configs]
             arms[model] = rows
         return arms
 

@@ -37,8 +37,7 @@ import torch
 
 from .benchmarks import load_benchmark
 from .config import ConfigError, StageConfig, knob
-from .models import PRUNED_PREFIX, check_model, load_model, pruned_run, right_padded
-from .paths import REPO_ROOT
+from .models import PRUNED_PREFIX, check_model, load_model, pruned_run, right_padded, run_model_name
 from .store import Run, RunStore
 
 METHODS = ("shortgpt", "reverse", "laco", "selection", "random")
@@ -407,10 +406,7 @@ def apply_recipe(base: Any, recipe: dict[str, Any], rule: str = "as-coded") -> A
 def pruned_name(config: PruneConfig, store: RunStore) -> str:
     """The model name of ``config``'s pruned model (its prune run is made first when not stored): evaluation
     configs take it as ``model``, and every loader rebuilds the model from the base and the stored recipe."""
-    path = run_prune(config, store).path
-    with contextlib.suppress(ValueError):
-        path = path.relative_to(REPO_ROOT)  # names inside the repository are the same on every clone
-    return f"{PRUNED_PREFIX}{path.as_posix()}"
+    return run_model_name(PRUNED_PREFIX, run_prune(config, store).path)
 
 
 def pruned_checkpoint(name: str) -> Path:

@@ -28,8 +28,15 @@ from .config import ConfigError, StageConfig, knob
 from .evaluation import EvalConfig, interval, run_evaluation
 from .generation import BackendOptions
 from .grading import grade
-from .models import RECOVERED_PREFIX, base_model, check_model, load_model, recovered_run, thinking_format
-from .paths import REPO_ROOT
+from .models import (
+    RECOVERED_PREFIX,
+    base_model,
+    check_model,
+    load_model,
+    recovered_run,
+    run_model_name,
+    thinking_format,
+)
 from .store import Run, RunStore
 
 METHODS = ("sft", "grpo")
@@ -275,6 +282,11 @@ def lora_config(config: RecoveryConfig):
                       target_modules=list(config.lora_targets), task_type="CAUSAL_LM")
 
 
+def _logging_steps(config: RecoveryConfig) -> int:
+    """Optimizer steps per logged row (never more than the steps trained, so a short run still logs)."""
+    return min(config.logging_steps, config.max_steps or config.logging_steps)
+
+
 def _trainer_args(config: RecoveryConfig, output_dir: Path, cls: Any, **extra: Any):
     import torch
 
@@ -283,7 +295,7 @@ def _trainer_args(config: RecoveryConfig, output_dir: Path, cls: Any, **extra: A
                warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay, adam_beta1=0.9, adam_beta2=0.95,
                per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
                num_train_epochs=config.epochs, max_steps=config.max_steps or -1,
-               logging_steps=min(config.logging_steps, config.max_steps or config.logging_steps),
+               logging_steps=_logging_steps(config),
                save_strategy="steps", save_steps=max(config.logging_steps, 25), save_total_limit=1,
                report_to="none", seed=config.seed, data_seed=config.seed, use_cpu=not cuda, bf16=cuda,
                gradient_checkpointing=config.gradient_checkpointing, **extra)
@@ -389,7 +401,7 @@ def train_recovery(config: RecoveryConfig, store: RunStore, *, options: BackendO
         history = trainer.state.log_history
         if config.method == "grpo":
             generated = sum(e.get("completions/mean_length", 0.0) for e in history if "loss" in e)
-            info["generated_tokens"] = int(generated * config.batch_size * config.grad_accum * config.logging_steps)
+            info["generated_tokens"] = int(generated * config.batch_size * config.grad_accum * _logging_steps(config))
             info["trained_tokens"] = info["generated_tokens"]
         trained = merged(trainer.model).eval()
         trained.generation_config.eos_token_id = tokenizer.eos_token_id
@@ -424,7 +436,6 @@ def _trainable_copy(model: Any) -> Any:
     if getattr(trainable, "hf_quantizer", None) is not None and trainable.hf_quantizer.__class__.__name__.startswith(
             "Gguf"):  # GGUF weights are dequantized on load: plain float tensors that train (and save) as such
         trainable.hf_quantizer, trainable.is_quantized = None, False
-        trainable.config.quantization_config = None
         with contextlib.suppress(AttributeError):
             del trainable.config.quantization_config
     for parameter in trainable.parameters():
@@ -474,10 +485,7 @@ def recovery_metrics(samples: pd.DataFrame, path: Path) -> dict[str, Any]:
 def recovered_name(config: RecoveryConfig, store: RunStore, *, options: BackendOptions | None = None,
                    progress: bool = True) -> str:
     """The model name of ``config``'s recovered model (trained first when not stored)."""
-    path = train_recovery(config, store, options=options, progress=progress).path
-    with contextlib.suppress(ValueError):
-        path = path.relative_to(REPO_ROOT)
-    return f"{RECOVERED_PREFIX}{path.as_posix()}"
+    return run_model_name(RECOVERED_PREFIX, train_recovery(config, store, options=options, progress=progress).path)
 
 
 def recovered_checkpoint(name: str) -> Path:
