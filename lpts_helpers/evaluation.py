@@ -119,7 +119,7 @@ def summarize(samples: pd.DataFrame) -> dict[str, Any]:
     _, correct, answers = correctness_matrix(samples)
     n = correct.shape[1]
     ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= n]
-    answers = _vote_keys(answers)
+    answers = vote_keys(answers)
     summary: dict[str, Any] = {
         "n_problems": correct.shape[0], "n_samples": n,
         "accuracy": metrics.bootstrap_ci(metrics.accuracy_per_problem(correct)).as_dict(),
@@ -140,7 +140,7 @@ def _vote_key(answer: str) -> str:
     return normalize(answer)
 
 
-def _vote_keys(answers: np.ndarray) -> np.ndarray:
+def vote_keys(answers: np.ndarray) -> np.ndarray:
     """The vote key of every extracted answer of a (problems × samples) matrix; None where none was found."""
     return np.vectorize(lambda a: None if pd.isna(a) else _vote_key(a), otypes=[object])(answers)
 
@@ -175,7 +175,7 @@ def per_problem(config: EvalConfig, store: RunStore, metric: str = "accuracy", k
     if metric == "accuracy":
         values = metrics.accuracy_per_problem(correct)
     elif metric == "maj":
-        values = metrics.maj_at_k(_vote_keys(answers), correct, k)
+        values = metrics.maj_at_k(vote_keys(answers), correct, k)
     elif metric == "pass":
         values = metrics.pass_at_k(correct, k)
     else:

@@ -163,3 +163,31 @@ def slope_ci(x, per_problem, *, confidence: float = 0.95, n_resamples: int = 2_0
     draws = np.array([fit(matrix[rng.integers(0, len(matrix), len(matrix))]) for _ in range(n_resamples)])
     tail = (1 - confidence) / 2
     return Estimate(fit(matrix), float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)), len(matrix))
+
+
+def correlation_ci(x, y, groups, *, confidence: float = 0.95, n_resamples: int = 2_000, seed: int = 0) -> Estimate:
+    """Spearman correlation of ``x`` and ``y`` over all rows, with a bootstrap CI that resamples whole ``groups``
+    (e.g. problems, whose samples are not independent). ``n_problems`` is the number of groups; NaN rows are
+    dropped; a constant ``x`` or ``y`` has no correlation (NaN)."""
+    x, y, groups = np.asarray(x, dtype=float), np.asarray(y, dtype=float), np.asarray(groups)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y, groups = x[keep], y[keep], groups[keep]
+    if len(x) == 0:
+        raise ValueError("correlation_ci needs at least one row with both values")
+
+    def rho(index: np.ndarray) -> float:
+        a, b = x[index], y[index]
+        if np.all(a == a[0]) or np.all(b == b[0]):
+            return float("nan")
+        return float(stats.spearmanr(a, b).statistic)
+
+    members = [np.flatnonzero(groups == g) for g in dict.fromkeys(groups.tolist())]
+    rng = np.random.default_rng(seed)
+    draws = np.array([rho(np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))]))
+                      for _ in range(n_resamples)])
+    draws = draws[~np.isnan(draws)]
+    tail = (1 - confidence) / 2
+    value = rho(np.arange(len(x)))
+    if np.isnan(value) or len(draws) == 0:
+        return Estimate(value, float("nan"), float("nan"), len(members))
+    return Estimate(value, float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)), len(members))

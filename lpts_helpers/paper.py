@@ -80,16 +80,3 @@ def beside_static(ours: pd.DataFrame, *, our_model: str) -> pd.DataFrame:
     merged["our model"] = our_model
     return merged[["benchmark", "pruned_layers", "paper (Qwen3-8B)", "our model", "ours (95% CI)"]]
 
-
-# Claims whose chapters are not in the book yet: what the paper reports, for the summary page.
-UNTESTED = {
-    "C6 pruned models loop": "case studies",
-    "C7 pruned models lose diversity (higher Self-BLEU)": "qualitative (tables not available to us)",
-    "C8 pruned models reflect less": "fewer verification, backtracking and subgoal steps (LLM-judged)",
-}
-
-
-def untested_claims() -> pd.DataFrame:
-    """The summary page's rows for claims no chapter tests yet (same columns as ``study.verdict_row``)."""
-    return pd.DataFrame([{"claim": claim, "paper (Qwen3-8B / s1.1-7B)": reported, "ours": "—",
-                          "agreement": "not measured yet", "verdict": "—"} for claim, reported in UNTESTED.items()])

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from . import evaluation, metrics, study
+from .analysis import PAPER_SOURCE, AnalysisConfig, LoopSpec
 from .benchmarks import BENCHMARKS, LOCAL_BENCHMARKS
 from .config import ConfigError, StageConfig, knob
 from .evaluation import EvalConfig
@@ -304,8 +305,9 @@ class PruningPlan(StageConfig):
                                                       else self.n_problems),
                                  thinks=self.thinks(model), thinking_budget=knobs.pop("thinking_budget",
                                                                                       self.thinking_budget),
-                                 max_answer_tokens=self.reference_answer_tokens if reference
-                                 else self.max_answer_tokens, backend=self.backend, **knobs)
+                                 max_answer_tokens=knobs.pop("max_answer_tokens", self.reference_answer_tokens
+                                                             if reference else self.max_answer_tokens),
+                                 backend=self.backend, **knobs)
 
     def sampling_knobs(self, model: str) -> dict[str, Any]:
         """The parallel-scaling settings of ``model``: problems, samples per problem, temperature."""
@@ -316,8 +318,10 @@ class PruningPlan(StageConfig):
         """The task of ``model``'s parallel curves (the reference's first task)."""
         return self.reference_tasks[0] if model == self.reference else self.parallel_tasks[0]
 
-    def _cell(self, model: str, method: str, n: int, task: Any, store: RunStore, profile: str, setting: dict,
-              **knobs: Any):
+    def cell(self, model: str, method: str, n: int, task: Any, store: RunStore, profile: str, setting: dict,
+             **knobs: Any):
+        """``model`` cut by ``method`` at ``n`` layers (0: unpruned), evaluated on ``task`` with this plan's
+        settings (``knobs`` override them)."""
         config = self.evaluation_of(model, study.variant(model, method, n, store, profile), task, **knobs)
         return study.Cell(model, method, n, task, config, setting)
 
@@ -350,7 +354,7 @@ class PruningPlan(StageConfig):
 
     def static_cells(self, store: RunStore, profile: str = "default") -> list:
         """Every model × task × method × level (level 0, the unpruned model, shared by the methods)."""
-        return [self._cell(model, method, n, study.Task.parse(name), store, profile, {})
+        return [self.cell(model, method, n, study.Task.parse(name), store, profile, {})
                 for model in self.models() for name in self.tasks(model) for method in self.methods
                 for n in (0, *self.levels(model))]
 
@@ -362,14 +366,14 @@ class PruningPlan(StageConfig):
     def budget_cells(self, store: RunStore, profile: str = "default") -> list:
         """Long chains at each thinking budget (cut, then s1's "Final Answer:" cue), per method and level."""
         task = study.Task.parse(self.long_task)
-        return [self._cell(m, method, n, task, store, profile, {"budget": b}, thinking_budget=b)
+        return [self.cell(m, method, n, task, store, profile, {"budget": b}, thinking_budget=b)
                 for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
                 for b in self.budgets]
 
     def wait_cells(self, store: RunStore, profile: str = "default") -> list:
         """Long chains with each early end of thinking suppressed n times by "Wait" (s1's budget forcing)."""
         task = study.Task.parse(self.long_task)
-        return [self._cell(m, method, n, task, store, profile, {"waits": w}, n_ignore=w)
+        return [self.cell(m, method, n, task, store, profile, {"waits": w}, n_ignore=w)
                 for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
                 for w in self.wait_counts]
 
@@ -378,7 +382,7 @@ class PruningPlan(StageConfig):
         cells = []
         for model in self.models():
             names = self.reference_tasks[:1] if model == self.reference else self.parallel_tasks
-            cells += [self._cell(model, method, n, study.Task.parse(name), store, profile, {},
+            cells += [self.cell(model, method, n, study.Task.parse(name), store, profile, {},
                                  **self.sampling_knobs(model))
                       for name in names for method in self.methods for n in self.scaling_levels]
         return cells
@@ -558,3 +562,147 @@ class RecoveryPlan(StageConfig):
                                  pruning.evaluation_of(model, name, task, **pruning.sampling_knobs(model)), {})
                       for label, name, n in rows]
         return cells
+
+
+@dataclass(frozen=True)
+class AnalysisPlan(StageConfig):
+    """Chapter 08: the traces of the thinking models at every level of pruning (chapter 04's greedy long chains,
+    the reference's answers given room to run on, chapter 06's samples) and the paper's own s1.1-7B traces,
+    measured for loops, diversity and self-reflection (``lpts_helpers.analysis``)."""
+
+    PROFILE_DEFAULTS = {
+        "smoke": {"reference_answer_tokens": 24, "paper_samples": 1},
+        "default": {},
+        "paper": {"reference_answer_tokens": None, "line_split_models": ()},
+    }
+
+    reference_answer_tokens: int | None = knob(256, ge=1, doc="answer tokens of the reference's traces (SmolLM2 "
+                                               "answers without a thinking section; chapter 04's 48 tokens leave "
+                                               "no room for a loop); None: the pruning plan's")
+    paper_samples: int | None = knob(None, ge=1, doc="the paper's s1.1-7B traces measured per problem (of 8; "
+                                     "Self-BLEU takes ~1 min for all 16 here); None: all")
+    loop_n: int = knob(10, ge=2, doc="tokens per n-gram of a repeated span (a loop)")
+    loop_repeats: int = knob(3, ge=2, doc="occurrences that make an n-gram a repeated span")
+    loop_fraction: float = knob(0.2, ge=0.0, le=1.0, doc="looping fraction of tokens from which a trace loops")
+    line_split_models: tuple[str, ...] = knob(("organism",), doc="models whose traces put one step per line "
+                                              "with no sentence punctuation: Self-BLEU sentences end at lines")
+    judge_model: str | None = knob(None, doc="the self-reflection judge's model; None = lexical measure only")
+    judge_base_url: str | None = knob(None, doc="the judge's OpenAI-compatible endpoint")
+    judge_api_key_env: str = knob("OPENAI_API_KEY", doc="environment variable holding the judge's API key")
+
+    def validate(self) -> None:
+        self.analysis_config(PAPER_SOURCE, False)  # checks the judge's fields
+
+    def pruning(self, profile: str = "default") -> PruningPlan:
+        return PruningPlan.for_profile(profile)
+
+    def models(self, pruning: PruningPlan) -> tuple[str, ...]:
+        """The models that reason in writing: the organism (thinks) and the reference (answers step by step); the
+        direct-answer control writes no trace."""
+        return tuple(dict.fromkeys((pruning.organism, pruning.reference)))
+
+    def analysis_config(self, source: str, split_lines: bool) -> AnalysisConfig:
+        return AnalysisConfig(source=source, loop_n=self.loop_n, loop_repeats=self.loop_repeats,
+                              loop_fraction=self.loop_fraction, split_lines=split_lines,
+                              judge_model=self.judge_model, judge_base_url=self.judge_base_url,
+                              judge_api_key_env=self.judge_api_key_env)
+
+    @property
+    def loop_spec(self) -> LoopSpec:
+        return LoopSpec(self.loop_n, self.loop_repeats, self.loop_fraction)
+
+    def split_lines(self, model: str) -> bool:
+        return model in self.line_split_models
+
+    def trace_cells(self, store: RunStore, profile: str = "default") -> list:
+        """One greedy trace per problem at every level of every method: the organism's long chains (chapter 04's
+        runs) and the reference's first task with room for long answers."""
+        pruning = self.pruning(profile)
+        cells = []
+        for model in self.models(pruning):
+            reference = model == pruning.reference
+            task = study.Task.parse(pruning.reference_tasks[0] if reference else pruning.long_task)
+            knobs = {"max_answer_tokens": self.reference_answer_tokens} if reference and \
+                self.reference_answer_tokens else {}
+            cells += [pruning.cell(model, method, n, task, store, profile, {}, **knobs)
+                      for method in pruning.methods for n in (0, *pruning.levels(model))
+                      if n > 0 or method == pruning.methods[0]]
+        return cells
+
+    def sample_cells(self, store: RunStore, profile: str = "default") -> list:
+        """Chapter 06's samples (many per problem) of the same models and tasks: cross-sample diversity."""
+        pruning = self.pruning(profile)
+        return [c for c in pruning.sampling_cells(store, profile) if c.model in self.models(pruning)
+                and c.task.label == study.Task.parse(pruning.parallel_task(c.model)).label
+                and (c.n_layers > 0 or c.method == pruning.methods[0])]
+
+
+
+@dataclass(frozen=True)
+class BeyondPlan(StageConfig):
+    """Chapters 09 and 10, beyond the paper: chains of several lengths for the error-compounding fits (the
+    thinking model, its direct-answer control, the reference) and the compute frontier over chapter 06's samples."""
+
+    PROFILE_DEFAULTS = {
+        "smoke": {"organism_lengths": (1, 2, 3), "reference_lengths": (2, 3), "organism_holdout": 3,
+                  "reference_holdout": 2},
+        "default": {},
+        "paper": {"organism_task": "basic_arithmetic", "organism_lengths": (2, 4, 8, 16, 32),
+                  "reference_lengths": (2, 4, 8, 16), "organism_holdout": 16, "reference_holdout": 8,
+                  "reference_methods": PAPER_METHODS, "chain_problems": 100},
+    }
+
+    organism_task: str = knob("organism_chain", doc="chains of the thinking model and its control (paper "
+                              "profile: reasoning-gym's mixed + and −)")
+    organism_lengths: tuple[int, ...] = knob((1, 2, 4, 8), ge=1, doc="chain lengths (steps) of the organism and "
+                                             "its control (2 and 8 are chapter 04's runs)")
+    organism_holdout: int = knob(8, ge=2, doc="steps from which the organism's chains are predicted, not fitted")
+    reference_task: str = knob("chain_sum", doc="chains of the reference")
+    reference_lengths: tuple[int, ...] = knob((2, 3, 4), ge=1, doc="chain lengths of the reference (terms of a "
+                                              "chain sum: one step fewer)")
+    reference_holdout: int = knob(3, ge=2, doc="steps from which the reference's chains are predicted")
+    reference_methods: tuple[str, ...] = knob(("shortgpt",), doc="methods cutting the reference (each level "
+                                              "× length costs a SmolLM2 evaluation)")
+    chain_problems: int | None = knob(None, ge=1, doc="problems per chain length; None: the pruning plan's")
+    frontier_score: str = knob("maj", choices=("maj", "pass"), doc="how k samples are scored on the frontier: "
+                               "majority vote (no verifier) or pass@k (an oracle verifier)")
+
+    def validate(self) -> None:
+        for name, lengths in ((self.organism_task, self.organism_lengths),
+                              (self.reference_task, self.reference_lengths)):
+            for length in lengths:
+                study.Task.parse(f"{name}@{length}")
+        unknown = sorted(set(self.reference_methods) - set(PAPER_METHODS))
+        if unknown:
+            raise ConfigError(f"reference_methods={list(self.reference_methods)!r} has unknown entries {unknown}; "
+                              f"allowed: {list(PAPER_METHODS)}")
+
+    def pruning(self, profile: str = "default") -> PruningPlan:
+        return PruningPlan.for_profile(profile)
+
+    def holdout(self, model: str, pruning: PruningPlan) -> int:
+        return self.reference_holdout if model == pruning.reference else self.organism_holdout
+
+    def chain_cells(self, store: RunStore, profile: str = "default") -> list:
+        """Every chain length at every level: the thinking model and its control by each of the pruning plan's
+        methods, the reference by ``reference_methods`` (the unpruned model once per model and length)."""
+        pruning = self.pruning(profile)
+        cells = []
+        for model in pruning.models():
+            reference = model == pruning.reference
+            task, lengths = ((self.reference_task, self.reference_lengths) if reference
+                             else (self.organism_task, self.organism_lengths))
+            methods = self.reference_methods if reference else pruning.methods
+            knobs = {"n_problems": self.chain_problems} if self.chain_problems else {}
+            cells += [pruning.cell(model, method, n, study.Task.parse(f"{task}@{length}"), store, profile, {},
+                                   **knobs)
+                      for length in lengths for method in methods for n in (0, *pruning.levels(model))
+                      if n > 0 or method == methods[0]]
+        return cells
+
+    def frontier_cells(self, store: RunStore, profile: str = "default") -> list:
+        """Chapter 06's samples of each model's first parallel task, the unpruned model once."""
+        pruning = self.pruning(profile)
+        return [c for c in pruning.sampling_cells(store, profile)
+                if c.task.label == study.Task.parse(pruning.parallel_task(c.model)).label
+                and (c.n_layers > 0 or c.method == pruning.methods[0])]

@@ -264,3 +264,56 @@ def recovery_curves_chart(curves: pd.DataFrame, *, title: str) -> alt.Chart:
                                                               alt.Tooltip("reward:Q", format=".3f")],
     ).properties(width=300, height=200)
     return alt.hconcat(losses, rewards).resolve_scale(color="independent").properties(title=title)
+
+
+def measures_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Trace measures (95% CI) against the number of pruned layers, one line per method, one row of panels per
+    measure (own scale) and one column per model (``analysis.long_form`` rows)."""
+    base = alt.Chart().encode(
+        x=alt.X("pruned_layers:O", title="pruned layers"),
+        color=alt.Color("method:N", title="method"),
+        tooltip=["model", "method", "pruned_layers", "measure", alt.Tooltip("value:Q", format=".3f"),
+                 alt.Tooltip("low:Q", format=".3f"), alt.Tooltip("high:Q", format=".3f")])
+    layers = [base.mark_line(point=True).encode(y=alt.Y("value:Q", title=None)),
+              base.mark_errorbar().encode(y="low:Q", y2="high:Q")]
+    return alt.layer(*layers, data=frame).properties(width=200, height=120).facet(
+        row=alt.Row("measure:N", title=None, sort=list(dict.fromkeys(frame["measure"]))),
+        column=alt.Column("model:N", title=None)).resolve_scale(y="independent").properties(title=title)
+
+
+def compounding_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Accuracy against chain length in steps: measured points with 95% CIs and the fitted a·(1 − ε)^k curve,
+    one colour per number of pruned layers, one panel per model × method (``compounding.curves`` rows)."""
+    color = alt.Color("pruned_layers:O", title="pruned layers", scale=alt.Scale(scheme="viridis"))
+    base = alt.Chart().encode(x=alt.X("steps:Q", title="chain length (steps)"), color=color)
+    measured = alt.datum.kind == "measured"
+    layers = [base.mark_point(filled=True).encode(
+                  y=alt.Y("accuracy:Q", title="accuracy (95% CI)", scale=alt.Scale(domain=[0, 1])),
+                  tooltip=["model", "method", "pruned_layers", "steps", alt.Tooltip("accuracy:Q", format=".3f"),
+                           alt.Tooltip("low:Q", format=".3f"), alt.Tooltip("high:Q", format=".3f")]
+              ).transform_filter(measured),
+              base.mark_errorbar().encode(y="low:Q", y2="high:Q").transform_filter(measured),
+              base.mark_line(strokeDash=[4, 3]).encode(y="accuracy:Q").transform_filter(alt.datum.kind == "fit")]
+    data = frame.assign(panel=frame["model"] + " · " + frame["method"])
+    return alt.layer(*layers, data=data).properties(width=170, height=150).facet(
+        facet=alt.Facet("panel:N", title=None), columns=3).properties(title=title)
+
+
+def frontier_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Accuracy (95% CI) against compute per problem (layer passes, log scale): one line per variant through its
+    k = 1, 2, 4, … samples, Pareto-optimal points ringed, one panel per model (``frontier.pareto`` rows)."""
+    data = frame.assign(variant=frame["method"].where(frame["pruned_layers"] > 0, "unpruned")
+                        + " " + frame["pruned_layers"].astype(str))
+    base = alt.Chart().encode(
+        x=alt.X("compute:Q", title="layer passes per problem (layers × generated tokens × samples)",
+                scale=alt.Scale(type="log")),
+        color=alt.Color("variant:N", title="variant"),
+        tooltip=["model", "method", "pruned_layers", "k", alt.Tooltip("compute:Q", format=".0f"),
+                 alt.Tooltip("accuracy:Q", format=".3f"), alt.Tooltip("low:Q", format=".3f"),
+                 alt.Tooltip("high:Q", format=".3f"), "frontier"])
+    layers = [base.mark_line(point=True).encode(y=alt.Y("accuracy:Q", title="accuracy (95% CI)")),
+              base.mark_errorbar(opacity=0.4).encode(y="low:Q", y2="high:Q"),
+              base.mark_point(size=160, shape="circle", filled=False, color="black").encode(y="accuracy:Q")
+              .transform_filter(alt.datum.frontier)]
+    return alt.layer(*layers, data=data).properties(width=260, height=200).facet(
+        facet=alt.Facet("model:N", title=None), columns=3).resolve_scale(y="independent").properties(title=title)

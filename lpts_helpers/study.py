@@ -98,8 +98,9 @@ def removed_layers(models: tuple[str, ...], methods: tuple[str, ...], levels: di
 
 def task_config(model: str, task: Task, *, n_problems: int, thinks: bool, thinking_budget: int | None,
                 max_answer_tokens: int, **knobs: Any) -> EvalConfig:
-    """The evaluation of ``task`` for ``model``: chains think (when the model does), other tasks answer."""
-    budget = thinking_budget if thinks and get_benchmark(task.benchmark).chained else None
+    """The evaluation of ``task`` for ``model``: a thinking model thinks on every reasoning task (chains, and the
+    paper's GSM8K, MATH500 and AIME with its 8192-token budget) and answers knowledge tasks directly."""
+    budget = thinking_budget if thinks and task.family != "knowledge" else None
     return EvalConfig(model=model, benchmark=task.benchmark, chain_length=task.chain_length, n_problems=n_problems,
                       thinking_budget=budget, max_answer_tokens=max_answer_tokens, **knobs)
 
@@ -181,7 +182,7 @@ def slopes(cells: list[Cell], store: RunStore, x: str, *, transform: Any = None)
     return pd.DataFrame(rows)
 
 
-AGREEMENTS = ("agrees", "partly", "disagrees", "not testable here", "not measured yet")
+AGREEMENTS = ("agrees", "partly", "disagrees", "not testable here", "beyond the paper")
 
 
 def agreement(hits: int, total: int) -> str:

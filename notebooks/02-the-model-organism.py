@@ -42,6 +42,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book); the organism has no paper scale
+tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a model above 10B)
 n_problems = None  # chain problems per length, at least 1; None: set by the profile (100)
 n_samples = None  # samples per long-chain problem for pass@k and maj@k; None: set by the profile (16)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
@@ -55,7 +56,7 @@ from lpts_helpers.store import RunStore
 
 plots.enable_offline_charts()
 store = RunStore(store_dir)
-options = BackendOptions(progress=False, batch_size=64)
+options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
 
 # %%
 plan = plans.OrganismPlan.for_profile(profile, n_problems=n_problems, n_samples=n_samples)
@@ -152,7 +153,7 @@ plots.accuracy_chart(k_table, x="k", color="metric", facet="model", title="pass@
 # Influence per layer (ShortGPT's score, 1 − cos between a layer's input and output, on held-out text), and for
 # each layer removed alone, the relative rise of the next-token loss on held-out text and the share of accuracy
 # kept on a short task each model can do (SmolLM2: two-term chain sums; the organism: recall and 2-step chains).
-# Depth is relative, so a 16-layer and a 30-layer model share one axis.
+# Depth is relative, so a 12-layer and a 30-layer model share one axis.
 
 # %%
 influence = {c.model: prune.run_prune(c, store) for c in plan.influence_configs()}

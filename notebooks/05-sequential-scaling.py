@@ -32,6 +32,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
+tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a model above 10B)
 n_problems = None  # long-chain problems per setting, at least 1; None: set by the profile (60)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
@@ -44,7 +45,7 @@ from lpts_helpers.store import RunStore
 
 plots.enable_offline_charts()
 store = RunStore(store_dir)
-options = BackendOptions(progress=False, batch_size=64)
+options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
 plan = plans.PruningPlan.for_profile(profile, n_problems=n_problems)
 plan.to_dict()
 

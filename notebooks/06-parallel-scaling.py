@@ -38,6 +38,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
+tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a model above 10B)
 n_samples = None  # samples per organism problem, at least 1; None: set by the profile (16)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
@@ -50,7 +51,7 @@ from lpts_helpers.store import RunStore
 
 plots.enable_offline_charts()
 store = RunStore(store_dir)
-options = BackendOptions(progress=False, batch_size=64)
+options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
 plan = plans.PruningPlan.for_profile(profile, n_samples=n_samples)
 plan.to_dict()
 

@@ -56,6 +56,7 @@
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
+tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a model above 10B)
 organism_grpo_steps = None  # GRPO optimizer steps on the organism, at least 1; None: set by the profile (60)
 reference_grpo_steps = None  # GRPO optimizer steps on the reference, at least 1; None: set by the profile (30)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
@@ -69,7 +70,7 @@ from lpts_helpers.store import RunStore
 
 plots.enable_offline_charts()
 store = RunStore(store_dir)
-options = BackendOptions(progress=False, batch_size=64)
+options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
 plan = plans.RecoveryPlan.for_profile(profile, organism_grpo_steps=organism_grpo_steps,
                                       reference_grpo_steps=reference_grpo_steps)
 plan.to_dict()

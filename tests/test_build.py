@@ -188,3 +188,25 @@ def test_smoke_recovery_chapter_glues_a_verdict_from_its_stored_runs(smoke_book)
     claims = recovery.claims(plan, store, "smoke")
     assert [c[:3] for c in claims["claim"]] == ["C5 ", "C5′"]
     assert "C5 SFT (LoRA or full)" in (site / "90-summary.ipynb").read_text()
+
+
+@pytest.mark.slow
+def test_smoke_analysis_chapter_glues_its_verdict_and_the_summary_has_its_claims(smoke_book):
+    """Chapter 08 recomputed from the smoke store gives the sentence its verdict glued, and the summary page has
+    the C6–C8 rows measured (no longer "not measured yet")."""
+    from lpts_helpers import analysis, plans
+    from lpts_helpers.store import RunStore
+
+    store = RunStore(smoke_book.parents[1] / "runs")
+    plan = plans.AnalysisPlan.for_profile("smoke")
+    site = smoke_book.parents[1] / "site" / "notebooks"
+    cells = plan.trace_cells(store, "smoke")
+    measures = analysis.cell_measures(cells, store, plan)
+    table = analysis.variant_table(cells, measures)
+    paper_summary = analysis.summarize(analysis.paper_example(plan, store), unit="trace")
+    glued = ast.literal_eval(build.glued_values(site / "08-why-scaling-breaks.ipynb")["verdict"])
+    assert glued == " ".join(f"{t}." for t in analysis.findings(table, paper_summary).values())
+    claims = analysis.claims(plan, store, "smoke")
+    assert [c[:2] for c in claims["claim"]] == ["C6", "C7", "C8"]
+    summary = (site / "90-summary.ipynb").read_text()
+    assert "C7 pruned models lose diversity" in summary and "not measured yet" not in summary

@@ -57,3 +57,24 @@ def test_embedded_smollm2_matches_its_preset():
     assert model.config.num_hidden_layers == preset.n_layers and model.config.hidden_size == preset.hidden_size
     assert sum(p.numel() for p in model.parameters()) == preset.n_params
     assert "<|im_start|>" in tokenizer.chat_template  # ChatML
+
+
+@pytest.mark.parametrize("name", ["organism", "organism-direct"])
+def test_organism_presets_describe_their_committed_checkpoints(name):
+    """The preset's depth, width and size are the trained checkpoint's (chapter 00's table and the compute
+    frontier's layer counts read them)."""
+    import json
+    import math
+
+    from safetensors import safe_open
+
+    from lpts_helpers.models import get_preset
+    from lpts_helpers.organism import default_checkpoint
+
+    preset = get_preset(name)
+    folder = default_checkpoint(preset.location)
+    config = json.loads((folder / "config.json").read_text())
+    assert (preset.n_layers, preset.hidden_size) == (config["num_hidden_layers"], config["hidden_size"])
+    with safe_open(str(folder / "model.safetensors"), "pt") as weights:
+        size = sum(math.prod(weights.get_slice(k).get_shape()) for k in weights.keys())
+    assert preset.n_params == size

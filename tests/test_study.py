@@ -124,13 +124,11 @@ def test_claim_rows_count_how_they_came_out():
     assert [study.agreement(h, 3) for h in (3, 1, 0)] == ["agrees", "partly", "disagrees"]
     with pytest.raises(ValueError, match="allowed"):
         study.verdict_row("C1", "p", "o", "v", "maybe")
-    from lpts_helpers import paper
-
-    rows = pd.DataFrame([study.verdict_row("C1", "p", "o", "v", "agrees"),
-                         study.verdict_row("C2", "p", "o", "v", "not testable here")])
-    table = pd.concat([rows, paper.untested_claims()], ignore_index=True)
-    assert study.claims_verdict(table) == ("Of 5 claim rows: 1 agrees, 1 not testable here, "
-                                           "3 not measured yet.")
+    table = pd.DataFrame([study.verdict_row("C1", "p", "o", "v", "agrees"),
+                          study.verdict_row("C2", "p", "o", "v", "not testable here"),
+                          study.verdict_row("C6", "p", "o", "v", "disagrees"),
+                          study.verdict_row("C7", "p", "o", "v", "disagrees")])
+    assert study.claims_verdict(table) == "Of 4 claim rows: 1 agrees, 2 disagrees, 1 not testable here."
 
 
 def test_retention_points_put_the_paper_beside_our_informative_pairs():
@@ -146,3 +144,15 @@ def test_retention_points_put_the_paper_beside_our_informative_pairs():
     assert points.loc["ours: m t", "pruned layers"] == 2 and points.loc["ours: m t", "retention"] == 0.7
     assert "ours: m chance" not in points.index
     assert points.loc["paper: mmlu (Qwen3-8B)", "retention"] == pytest.approx(0.64 / 0.73)
+
+
+def test_a_thinking_model_thinks_on_the_papers_math_but_answers_knowledge_directly():
+    """At paper scale Qwen3-8B thinks (8192 tokens) on GSM8K, MATH500 and AIME as in the paper; the organism's
+    recall and MMLU are answered without a thinking section, and a model that does not think never gets one."""
+    def budget(task: str, thinks: bool = True):
+        return study.task_config("qwen3-8b", study.Task.parse(task), n_problems=2, thinks=thinks,
+                                 thinking_budget=8192, max_answer_tokens=64).thinking_budget
+
+    assert [budget(t) for t in ("aime24", "math500", "gsm8k", "organism_chain@8")] == [8192] * 4
+    assert [budget(t) for t in ("mmlu", "organism_recall_open")] == [None, None]
+    assert budget("aime24", thinks=False) is None

@@ -1,0 +1,191 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Why scaling breaks: pruned models loop where the cut takes layers they need, but Self-BLEU and reflection markers do not move as the paper says
+#
+# The paper explains the collapse of pruned models by what their reasoning traces show: they fall into recurring
+# loops, their text grows repetitive (a higher Self-BLEU within each response) and they reflect less — fewer
+# verification, backtracking and subgoal-setting steps, counted by an LLM. This chapter measures all three on
+# every trace the book's thinking models wrote at each level of pruning, and on the paper's own s1.1-7B traces:
+#
+# - **Loops.** A span of ten tokens (words and punctuation marks) that occurs three or more times is a repeated
+#   span; the tokens of its second and later occurrences are looping tokens. A trace *loops* when at least 20% of
+#   its tokens are looping tokens. Whether the trace ran into its budget is shown beside it.
+# - **Diversity.** The paper's Self-BLEU: each sentence's BLEU (NLTK, 4-gram, smoothing method 4) against the
+#   other sentences of the same response, averaged, on the first sample of each problem (0–100; higher is more
+#   repetitive; the organism's traces, one step per line and no punctuation, are split at lines). Cross-sample
+#   Self-BLEU over chapter 06's many samples per problem is its complement: do the samples of a problem differ?
+# - **Self-reflection.** Reflection markers ("wait", "alternatively", "actually", "let me check", "verify", …)
+#   per 1,000 tokens, leaving out markers inside a loop, and the share of them after which the running answer
+#   changed. The paper's LLM judge runs when an endpoint is named (`judge_model`, `judge_base_url`); its
+#   agreement with the lexical count is then reported.
+#
+# Every value carries a 95% bootstrap interval over problems; changes are paired over the same problems.
+#
+# **Verdict.** {glue:text}`verdict`
+#
+# **What it means.** Loops are the clearest of the three mechanisms, and they appear where chapters 04 and 06
+# found the damage: without its three deepest layers the organism loops in 95% of its 8-step traces (none
+# unpruned) and runs into its budget; SmolLM2 cut in reverse order or by LaCo loops in 30–100% of its traces
+# where unpruned it loops in 7%; ShortGPT's cuts, which both models tolerate best, add few loops. Self-BLEU as the
+# paper defines it rises with the organism's loops (0 → 43 with the three deepest layers cut), but on SmolLM2 it
+# falls to 0 at eight layers cut: those outputs are degenerate strings without a sentence break, and a
+# one-sentence response scores 0 by definition, so within-response Self-BLEU misses the very collapse the loop
+# measure sees. Across samples, pruned samples are not generally more alike (SmolLM2 cut in reverse order by one
+# layer is the exception: 30 against 13). Neither small model reflects when decoding greedily; sampled, the
+# organism writes its trained "Wait" about 27 times per 1,000 tokens at every level and pruning moves that by a
+# few either way, and the pruned organism's greedy traces fill with "Wait" lines that vary just enough to escape
+# the loop measure — a lexical count cannot tell reflection from a stutter, which is why the paper used an LLM
+# judge. On the paper's own s1.1-7B traces the measures read as a working reasoner's: one trace of 16 loops (it
+# re-enters its thinking twice), Self-BLEU 45, 8 reflections per 1,000 tokens of which 28% change the running
+# answer. At the level of single samples none of the three tracks correctness much (|ρ| ≤ 0.23).
+
+# %% tags=["parameters"]
+profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
+tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a model above 10B)
+judge_model = None  # the reflection judge's model name at judge_base_url; None: lexical measure only
+judge_base_url = None  # an OpenAI-compatible endpoint (http://localhost:8000/v1 for vLLM); None: no judge
+store_dir = "data/runs"  # where runs are stored (relative to the repository root)
+
+# %%
+from myst_nb import glue
+
+from lpts_helpers import analysis, display, plots
+from lpts_helpers.generation import BackendOptions
+from lpts_helpers.plans import AnalysisPlan
+from lpts_helpers.store import RunStore
+
+plots.enable_offline_charts()
+store = RunStore(store_dir)
+options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=32)
+plan = AnalysisPlan.for_profile(profile, judge_model=judge_model, judge_base_url=judge_base_url)
+plan.to_dict()
+
+# %% [markdown]
+# ## The measures on a real reasoning model's traces
+#
+# First the paper's own example: eight s1.1-7B samples for each of two AIME 2022 problems (thinking budget 8192
+# tokens), unpruned. Intervals here resample the 16 traces, which come from only two problems: read them as a
+# description of these traces, not of s1.1-7B on AIME.
+
+# %%
+paper_measures = analysis.paper_example(plan, store)
+paper_summary = analysis.summarize(paper_measures, unit="trace")
+analysis.summary_view(paper_summary)
+
+# %%
+paper_measures[["item_id", "sample", "correct", "hit_budget", "tokens", "loop_fraction", "self_bleu",
+                "reflection_rate", "answer_changes"]].round(2)
+
+# %%
+display.side_by_side(analysis.paper_case(analysis.source_samples(analysis.PAPER_SOURCE), paper_measures),
+                     spec=plan.loop_spec)
+
+# %% [markdown]
+# ## Loops, diversity and reflection against the number of pruned layers
+#
+# One greedy trace per problem: the organism's 8-step chains (chapter 04's runs, thinking budget 256 tokens) and
+# SmolLM2's two-term sums with room to run on (256 answer tokens instead of chapter 04's 48).
+
+# %%
+cells = plan.trace_cells(store, profile)
+measures = analysis.cell_measures(cells, store, plan, options=options)
+table = analysis.variant_table(cells, measures)
+shown = ("accuracy", "loop share", "hit budget", "Self-BLEU (within)", "reflections per 1k tokens")
+plots.measures_chart(analysis.long_form(table, shown), title="Trace measures per level of pruning (95% CI)")
+
+# %%
+analysis.measures_view(table, (*shown, "looping fraction", "reflections that change the answer"))
+
+# %% [markdown]
+# Does the loop verdict hang on the span length? The share of traces that loop, for spans of 6 to 16 tokens:
+
+# %%
+analysis.loop_sensitivity(cells, store, spec=plan.loop_spec)
+
+# %% [markdown]
+# ## Diversity across samples
+#
+# Chapter 06's samples (temperature 1.0; 16 per organism problem, 8 per SmolLM2 problem): cross-sample Self-BLEU
+# per problem, and the same within-trace measures on the first sample.
+
+# %%
+sample_cells = plan.sample_cells(store, profile)
+sampled = analysis.cell_measures(sample_cells, store, plan, options=options)
+sample_table = analysis.variant_table(sample_cells, sampled)
+analysis.measures_view(sample_table, ("accuracy", "Self-BLEU (across samples)", "Self-BLEU (within)",
+                                      "loop share", "reflections per 1k tokens"))
+
+# %% [markdown]
+# ## What pruning changed, paired over problems
+#
+# Each pruned model's change from the unpruned model on the same problems, with its 95% interval.
+
+# %%
+labels = ("loop share", "Self-BLEU (within)", "reflections per 1k tokens")
+changed = analysis.changes(cells, measures, labels)
+changed_samples = analysis.changes(sample_cells, sampled, (*labels, "Self-BLEU (across samples)"), "sampled")
+analysis.changes_view(changed, changed_samples)
+
+# %% [markdown]
+# ## Do the measures track accuracy?
+#
+# Spearman correlation of each measure with a sample being right, over every trace of every level of pruning
+# (problems resampled for the interval).
+
+# %%
+analysis.correlations(cells, measures, paper_measures)
+
+# %% [markdown]
+# ## Case studies
+#
+# One problem per model: the unpruned model's trace beside its most-pruned variant's (the method whose traces
+# loop most), on the problem where the looping fraction rose most. Loops are shaded, reflection markers bold.
+
+# %%
+display.side_by_side(analysis.case_traces(cells, measures, store, cells[0].model), spec=plan.loop_spec)
+
+# %%
+display.side_by_side(analysis.case_traces(cells, measures, store, cells[-1].model), spec=plan.loop_spec)
+
+# %% [markdown]
+# ## The LLM judge of self-reflection
+#
+# The paper's measure needs an LLM; with `judge_model` and `judge_base_url` set, every trace above is also
+# judged and the judge's counts are compared with the lexical ones here.
+
+# %%
+analysis.judge_report(paper_measures, measures)
+
+# %% [markdown]
+# ## Verdict, and paper vs ours
+
+# %%
+findings = analysis.findings(table, paper_summary)
+glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
+analysis.trace_claims(changed, changed_samples)
+
+# %% [markdown]
+# ## References
+#
+# - K. Wang et al., *When Fewer Layers Break More Chains*, arXiv 2510.22228 (2025) — the three mechanisms and the
+#   s1.1-7B example traces.
+# - Y. Zhu et al., *Texygen: A Benchmarking Platform for Text Generation Models*, SIGIR 2018 — Self-BLEU.
+# - K. Papineni et al., *BLEU*, ACL 2002; B. Chen and C. Cherry, *A Systematic Comparison of Smoothing Techniques
+#   for Sentence-Level BLEU*, WMT 2014 — smoothing method 4.
+# - K. Gandhi et al., *Cognitive Behaviors that Enable Self-Improving Reasoners*, arXiv 2503.01307 (2025) —
+#   verification, backtracking and subgoal setting as counted reasoning behaviours.
+# - N. Muennighoff et al., *s1: Simple test-time scaling*, arXiv 2501.19393 (2025) — s1.1-7B.

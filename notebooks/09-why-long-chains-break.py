@@ -1,0 +1,119 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Why long chains break: accuracy decays geometrically with chain length, but pruning lowers the start, not the per-step error, and the thinking organism loses no more than its direct-answer control
+#
+# The paper shows long chains collapsing after pruning but does not say why, and its reviewers found that thin.
+# The simplest explanation is arithmetic: if each step of a chain goes right with probability 1 − ε, a chain of k
+# steps survives with probability (1 − ε)^k, so an error rate too small to notice on a two-step problem empties
+# an eight-step one — and pruning need only raise ε a little. This chapter measures accuracy at several chain
+# lengths for every pruned variant, fits a·(1 − ε)^k by maximum likelihood (a: everything outside the steps
+# going right; the pure form fixes a = 1), and asks two things:
+#
+# - **Does the curve hold?** The deviance against a free accuracy per length (χ² p-value: small means the
+#   accuracies do not follow the curve), and an out-of-sample test: fitted on the shorter chains only, does it
+#   predict the accuracy of the longer ones within their intervals?
+# - **Does thinking make a model more fragile?** The reviewers asked for non-reasoning baselines. The organism's
+#   direct-answer control is the same architecture trained on the same data to answer without writing its
+#   steps; pruned the same way, does it lose less?
+#
+# ε's intervals resample problems within each length; accuracy changes are paired over the same problems.
+#
+# **Verdict.** {glue:text}`verdict`
+#
+# **What it means.** The pure compounding story — every step right with the same probability, nothing else
+# going wrong — does not describe these models: it is rejected for every variant of the organism and its control.
+# With a start a (the chance that everything outside the steps goes right) it fits, and then the surprise is
+# where pruning acts. The unpruned organism gets each step right with probability about 0.8 (ε 0.22), but it is
+# right on only a quarter of one-step chains (a 0.24); cutting layers leaves ε inside its interval and lowers a
+# (to 0.11 with three ShortGPT layers cut, to 0.03 with the two deepest gone, and to nothing at all with three).
+# SmolLM2's two-term sums are already past its per-step ability (ε 0.77 unpruned), and its pruned variants again
+# lose mostly at the start. So on the embedded default, long chains do not break because pruning multiplies a
+# small per-step error: the 8-step chains are at the floor before pruning, and what pruning breaks is the first
+# step. A fit on the shorter chains does predict the longest ones, but near zero that is weak evidence. The
+# reviewers' non-reasoning baseline gives no difference we can resolve: pruned the same way, the thinking
+# organism and the control that answers directly lose similar amounts at every length (every paired 95% interval
+# of the difference includes 0 at three layers cut). At paper scale, where Qwen3-8B solves most short chains, the
+# same fit can tell whether ε itself rises — the question this chapter is built to answer there.
+
+# %% tags=["parameters"]
+profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
+tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a model above 10B)
+store_dir = "data/runs"  # where runs are stored (relative to the repository root)
+
+# %%
+from myst_nb import glue
+
+from lpts_helpers import compounding, plots, study
+from lpts_helpers.generation import BackendOptions
+from lpts_helpers.plans import BeyondPlan
+from lpts_helpers.store import RunStore
+
+plots.enable_offline_charts()
+store = RunStore(store_dir)
+options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
+plan = BeyondPlan.for_profile(profile)
+plan.to_dict()
+
+# %% [markdown]
+# ## Accuracy against chain length, and the fitted compounding curve
+
+# %%
+pruning = plan.pruning(profile)
+cells = plan.chain_cells(store, profile)
+scores = compounding.chain_scores(cells, store, options=options)
+holdout = {model: plan.holdout(model, pruning) for model in pruning.models()}
+fits = compounding.fit_table(scores, holdout)
+plots.compounding_chart(compounding.curves(scores, fits), title="Accuracy vs chain length: measured (95% CI) "
+                        "and the fit a·(1 − ε)^k (dashed)")
+
+# %% [markdown]
+# ## The per-step error rate at each level of pruning
+#
+# Both forms of the fit, with the deviance's p-value and the out-of-sample prediction of the longer chains from
+# the shorter ones ("misses": the measured accuracy falls outside the predicted interval).
+
+# %%
+compounding.fits_view(fits)
+
+# %% [markdown]
+# ## Does the model that thinks lose more than the one that answers directly?
+#
+# Change from the unpruned accuracy at each chain length, the thinking organism beside its direct-answer
+# control (the same problems), and the difference of the two changes: below 0, pruning cost the thinking model
+# more.
+
+# %%
+gap = compounding.control_gap(scores, pruning.organism, pruning.control)
+compounding.gap_view(gap)
+
+# %% [markdown]
+# ## Verdict
+
+# %%
+findings = compounding.findings(fits, gap, pruning.organism, pruning.control)
+glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
+study.findings_view(findings)
+
+# %% [markdown]
+# ## References
+#
+# - K. Wang et al., *When Fewer Layers Break More Chains*, arXiv 2510.22228 (2025), and its OpenReview reviews —
+#   the question of why reasoning is fragile, and of non-reasoning baselines.
+# - N. Dziri et al., *Faith and Fate: Limits of Transformers on Compositionality*, NeurIPS 2023 — errors that
+#   compound over the steps of multi-step tasks.
+# - Y. LeCun, *Do large language models need sensory grounding for meaning and understanding?* (talk, 2023) — the
+#   (1 − e)^n argument for autoregressive generation.
