@@ -334,14 +334,9 @@ def run_analysis(config: AnalysisConfig, store: RunStore, *, fresh: bool = False
     return store.run(config, items, compute, chunk_size=8, fresh=fresh)
 
 
-def analyse(run: Run, store: RunStore, **knobs: Any) -> pd.DataFrame:
-    """The measures of an evaluation run's samples (``knobs``: AnalysisConfig fields)."""
-    return run_analysis(AnalysisConfig(source=run_source(run), **knobs), store).samples
-
-
 # --- summaries --------------------------------------------------------------------------------------------------
 
-# The per-variant summary: measure column → (label, the sample column, whether only the first sample counts)
+# The per-variant summary: label → (the per-sample column, whether only the first sample of a problem counts)
 SUMMARY = {
     "accuracy": ("correct", False),
     "loop share": ("loops", False),
@@ -364,8 +359,8 @@ def _per_unit(measures: pd.DataFrame, column: str, first_only: bool, unit: str) 
 def summarize(measures: pd.DataFrame, *, unit: str = "item_id") -> dict[str, metrics.Estimate | None]:
     """Each summary measure's mean over ``unit`` (problems; or single traces) with its 95% bootstrap CI. Within-
     trace and cross-sample Self-BLEU read the first sample of each problem, as the paper does (every trace when the
-    unit is the trace); a measure with no
-    value (one sample per problem for cross-sample Self-BLEU, no judged reflection) is None."""
+    unit is the trace); a measure with no value (one sample per problem for cross-sample Self-BLEU, no judged
+    reflection) is None."""
     summary = {}
     for label, (column, first_only) in SUMMARY.items():
         values = _per_unit(measures.assign(unit_id=_unit_ids(measures, unit)), column,

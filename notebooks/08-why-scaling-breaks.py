@@ -37,21 +37,22 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** Loops are the clearest of the three mechanisms, and they appear where chapters 04 and 06
-# found the damage: without its three deepest layers the organism loops in 95% of its 8-step traces (none
-# unpruned) and runs into its budget; SmolLM2 cut in reverse order or by LaCo loops in 30–100% of its traces
-# where unpruned it loops in 7%; ShortGPT's cuts, which both models tolerate best, add few loops. Self-BLEU as the
-# paper defines it rises with the organism's loops (0 → 43 with the three deepest layers cut), but on SmolLM2 it
-# falls to 0 at eight layers cut: those outputs are degenerate strings without a sentence break, and a
-# one-sentence response scores 0 by definition, so within-response Self-BLEU misses the very collapse the loop
-# measure sees. Across samples, pruned samples are not generally more alike (SmolLM2 cut in reverse order by one
-# layer is the exception: 30 against 13). Neither small model reflects when decoding greedily; sampled, the
-# organism writes its trained "Wait" about 27 times per 1,000 tokens at every level and pruning moves that by a
-# few either way, and the pruned organism's greedy traces fill with "Wait" lines that vary just enough to escape
-# the loop measure — a lexical count cannot tell reflection from a stutter, which is why the paper used an LLM
-# judge. On the paper's own s1.1-7B traces the measures read as a working reasoner's: one trace of 16 loops (it
-# re-enters its thinking twice), Self-BLEU 45, 8 reflections per 1,000 tokens of which 28% change the running
-# answer. At the level of single samples none of the three tracks correctness much (|ρ| ≤ 0.23).
+# **What it means.** Loops are the clearest of the three mechanisms, and they appear where chapters 04 and 06 found
+# the damage: without its three deepest layers the organism loops in 95% of its 8-step traces (none unpruned) and
+# runs into its budget; SmolLM2 cut in reverse order or by LaCo loops in 20–100% of its traces (67–83% with one to
+# three layers cut in reverse order) where unpruned it loops in 7%; ShortGPT's cuts, which both models tolerate
+# best, add the fewest (SmolLM2: 0.20 at most; the organism: none). Self-BLEU as the paper defines it rises with
+# the organism's loops (0 → 43 with the three deepest layers cut), but on SmolLM2 it falls to 0 at eight layers
+# cut: those outputs are degenerate strings without a sentence break, and a one-sentence response scores 0 by
+# definition, so within-response Self-BLEU misses the very collapse the loop measure sees. Across samples, pruned
+# samples are not generally more alike (SmolLM2 cut in reverse order by one layer is the exception: 30 against 13).
+# Neither small model reflects when decoding greedily; sampled, the organism writes its trained "Wait" 24–41 times
+# per 1,000 tokens at every level (27 unpruned; with two layers cut, within 3 of that either way), and the pruned
+# organism's greedy traces fill with "Wait" lines that vary just enough to escape the loop measure — a lexical
+# count cannot tell reflection from a stutter, which is why the paper used an LLM judge. On the paper's own s1.1-7B
+# traces the measures read as a working reasoner's: one trace of 16 loops (it re-enters its thinking twice),
+# Self-BLEU 45, 8 reflections per 1,000 tokens of which 28% change the running answer. At the level of single
+# samples none of the three tracks correctness much (|ρ| ≤ 0.23).
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)

@@ -34,9 +34,10 @@
 # beyond the 95% interval. Pruned variants appear on the frontier only at its cheap end — one sample of a
 # model with fewer layers — where nothing else is that cheap. For SmolLM2 (30 problems) no comparison is
 # resolved either way; the direct-answer control, which pruning barely hurt (chapter 04), is the one case where a
-# pruned model sampling 16 times beats the unpruned model it could afford. With an oracle verifier (pass@k,
-# `frontier_score="pass"`) sampling pays more, for pruned and unpruned models alike. The paper profile's cost
-# table below is what it would take to ask the same question of Qwen3-8B.
+# pruned model sampling 16 times beats the unpruned model it could afford. Majority voting is what a
+# deployment without a verifier gets; chapter 06 shows pass@k (an oracle verifier) gaining far more from samples,
+# and `frontier_score="pass"` puts that on the same axis. The paper profile's cost table below is what it would
+# take to ask the same question of Qwen3-8B.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
