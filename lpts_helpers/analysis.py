@@ -69,6 +69,7 @@ MARKER = re.compile("|".join(rf"\b(?P<{kind}>{'|'.join(phrases)})\b" for kind, p
                     re.IGNORECASE)
 PAPER_EXAMPLE = BENCHMARKS_DIR / "paper_example" / "s1.1-7B_aime24.jsonl"
 PAPER_SOURCE = "paper-example"
+PAPER_MODEL = "s1.1-7B (paper's traces)"  # how the paper's traces are labelled beside our models
 ANALYSIS_VERSION = 1  # bump when a measure's definition changes
 
 _SENTENCES = PunktSentenceTokenizer()  # untrained: the pre-trained English model needs a download
@@ -528,11 +529,19 @@ def measures_view(table: pd.DataFrame, labels: tuple[str, ...]) -> pd.DataFrame:
     return table[["model", "method", "pruned_layers", *labels]].rename(columns={"pruned_layers": "pruned layers"})
 
 
-def long_form(table: pd.DataFrame, labels: tuple[str, ...]) -> pd.DataFrame:
-    """The variant table as one row per cell and measure (value, low, high), for charts."""
-    return pd.concat([table[["model", "method", "pruned_layers", "task"]].assign(
+def long_form(table: pd.DataFrame, labels: tuple[str, ...],
+              paper_summary: dict[str, metrics.Estimate | None] | None = None) -> pd.DataFrame:
+    """The variant table as one row per cell and measure (value, low, high), for charts; with ``paper_summary``,
+    the paper's unpruned s1.1-7B traces as one more model (its trace-level summary)."""
+    frames = [table[["model", "method", "pruned_layers", "task"]].assign(
         measure=label, value=table[f"{label} value"], low=table[f"{label} low"], high=table[f"{label} high"])
-        for label in labels], ignore_index=True).dropna(subset=["value"])
+        for label in labels]
+    if paper_summary is not None:
+        frames.append(pd.DataFrame([{"model": PAPER_MODEL, "method": "unpruned", "pruned_layers": 0,
+                                     "task": "aime (2022)", "measure": label, "value": estimate.value,
+                                     "low": estimate.low, "high": estimate.high}
+                                    for label in labels if (estimate := paper_summary[label]) is not None]))
+    return pd.concat(frames, ignore_index=True).dropna(subset=["value"])
 
 
 def changes(cells: list, measures: list[pd.DataFrame], labels: tuple[str, ...], traces: str = "greedy"
@@ -621,7 +630,7 @@ def findings(table: pd.DataFrame, paper_summary: dict[str, metrics.Estimate | No
                 f"{r['method']} {r[label]}" for _, r in deepest.iterrows()))
         out[model] = (f"{model}, unpruned → {int(deepest['pruned_layers'].iloc[0])} layers cut: "
                       + "; ".join(parts))
-    out["s1.1-7B (paper's traces)"] = (
+    out[PAPER_MODEL] = (
         "the paper's unpruned s1.1-7B traces: "
         + ", ".join(f"{label} {_interval(paper_summary[label])}" for label in
                     ("loop share", "Self-BLEU (within)", "reflections per 1k tokens")))
@@ -689,7 +698,7 @@ def correlations(cells: list, measures: list[pd.DataFrame], paper_measures: pd.D
     frames = {model: pd.concat([m for c, m in zip(cells, measures) if c.model == model], ignore_index=True)
               for model in dict.fromkeys(c.model for c in cells)}
     tables = [correlation_with_accuracy(frame).assign(model=model) for model, frame in frames.items()]
-    tables.append(correlation_with_accuracy(paper_measures, unit="trace").assign(model="s1.1-7B (paper's traces)"))
+    tables.append(correlation_with_accuracy(paper_measures, unit="trace").assign(model=PAPER_MODEL))
     table = pd.concat(tables, ignore_index=True)
     return table[["model", "measure", "correlation with correct (95% CI)", "samples", "problems"]]
 

@@ -99,14 +99,16 @@ display.side_by_side(analysis.paper_case(analysis.source_samples(analysis.PAPER_
 # ## Loops, diversity and reflection against the number of pruned layers
 #
 # One greedy trace per problem: the organism's 8-step chains (chapter 04's runs, thinking budget 256 tokens) and
-# SmolLM2's two-term sums with room to run on (256 answer tokens instead of chapter 04's 48).
+# SmolLM2's two-term sums with room to run on (256 answer tokens instead of chapter 04's 48); the paper's
+# unpruned s1.1-7B traces are the third column, for scale.
 
 # %%
 cells = plan.trace_cells(store, profile)
 measures = analysis.cell_measures(cells, store, plan, options=options)
 table = analysis.variant_table(cells, measures)
 shown = ("accuracy", "loop share", "hit budget", "Self-BLEU (within)", "reflections per 1k tokens")
-plots.measures_chart(analysis.long_form(table, shown), title="Trace measures per level of pruning (95% CI)")
+plots.measures_chart(analysis.long_form(table, shown, paper_summary),
+                     title="Trace measures per level of pruning (95% CI; s1.1-7B: the paper traces, unpruned)")
 
 # %%
 analysis.measures_view(table, (*shown, "looping fraction", "reflections that change the answer"))

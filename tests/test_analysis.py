@@ -201,3 +201,18 @@ def test_bad_configs_name_the_value():
         analysis.source_samples("nowhere")
     with pytest.raises(ValueError, match="unit='problem' is not allowed"):
         analysis.summarize(pd.DataFrame({"item_id": [], "sample": []}), unit="problem")
+
+
+def test_variant_table_and_long_form_put_the_papers_traces_beside_ours():
+    from types import SimpleNamespace
+
+    frame = pd.DataFrame({"item_id": ["p1", "p2"], "sample": 0, "correct": [True, False], "loops": [False, True],
+                          "loop_fraction": [0.0, 0.5], "hit_budget": [False, True], "self_bleu": [10.0, 30.0],
+                          "cross_self_bleu": np.nan, "reflection_rate": [2.0, 0.0], "answer_changes": [1, 0],
+                          "reflections_judged": [1, 0]})
+    cell = SimpleNamespace(model="m", method="reverse", n_layers=2, task=SimpleNamespace(label="t@8"))
+    table = analysis.variant_table([cell], [frame])
+    assert table.loc[0, "loop share value"] == pytest.approx(0.5) and table.loc[0, "Self-BLEU (within)"] != "—"
+    long = analysis.long_form(table, ("loop share", "Self-BLEU (across samples)"), analysis.summarize(frame))
+    assert set(long["model"]) == {"m", analysis.PAPER_MODEL}
+    assert "Self-BLEU (across samples)" not in set(long["measure"])  # no value with one sample per problem
