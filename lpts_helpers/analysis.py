@@ -52,7 +52,8 @@ from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 from . import metrics
 from .config import ConfigError, StageConfig, knob
-from .judge import chat
+from .evaluation import interval, run_evaluation
+from .judge import Endpoint
 from .paths import BENCHMARKS_DIR, REPO_ROOT
 from .store import Run, RunStore
 
@@ -182,13 +183,10 @@ _JUDGE_SYSTEM = (
 
 
 @dataclass(frozen=True)
-class ReflectionJudge:
+class ReflectionJudge(Endpoint):
     """The paper's self-reflection measure: an LLM counts reflection steps per trace (temperature 0)."""
 
-    base_url: str
-    model: str
-    api_key_env: str = "OPENAI_API_KEY"
-    timeout_s: float = 120.0
+    timeout_s: float = 120.0  # long traces
     max_trace_chars: int = 60_000  # longer traces are cut in the middle, keeping both ends
 
     def messages(self, question: str, trace: str) -> list[dict[str, str]]:
@@ -199,9 +197,7 @@ class ReflectionJudge:
                 {"role": "user", "content": f"Problem:\n{question}\n\nReasoning trace:\n{trace}"}]
 
     def count(self, question: str, trace: str) -> dict[str, float]:
-        reply = chat(self.base_url, self.model, self.messages(question, trace), api_key_env=self.api_key_env,
-                     timeout_s=self.timeout_s, max_tokens=64)
-        return parse_counts(reply)
+        return parse_counts(self.chat(self.messages(question, trace), max_tokens=64))
 
 
 def parse_counts(reply: str) -> dict[str, float]:
@@ -256,8 +252,12 @@ def source_samples(source: str) -> pd.DataFrame:
     if not (path / "COMPLETE").is_file():
         raise FileNotFoundError(f"source={source!r} is not a finished run folder; allowed: {PAPER_SOURCE!r} or an "
                                 f"evaluation run folder relative to the repository (data/runs/evaluation/<hash>)")
-    samples = pd.read_parquet(path / "samples.parquet")
-    # an evaluation run keys its rows by sample (item_id "<problem>#<sample>"); the measures group by problem
+    return by_problem(pd.read_parquet(path / "samples.parquet"))
+
+
+def by_problem(samples: pd.DataFrame) -> pd.DataFrame:
+    """An evaluation table as the measures read it: keyed by problem (an evaluation keys its rows by sample,
+    item_id "<problem>#<sample>"), with whether each sample hit its budget."""
     return samples.assign(item_id=samples["problem_id"],
                           hit_budget=samples["thinking_cut"] | (samples["finish_reason"] == "length"))
 
@@ -389,10 +389,11 @@ def summary_row(summary: dict[str, metrics.Estimate | None]) -> dict[str, Any]:
 
 
 def _interval(estimate: metrics.Estimate | None) -> str:
+    """``evaluation.interval``, with one decimal for measures on the 0–100 scale (Self-BLEU, rates)."""
     if estimate is None:
         return "—"
     digits = 1 if max(abs(estimate.value), abs(estimate.high)) >= 10 else 2
-    return f"{estimate.value:.{digits}f} [{estimate.low:.{digits}f}, {estimate.high:.{digits}f}]"
+    return interval(estimate.value, estimate.low, estimate.high, digits)
 
 
 def paired_change(unpruned: pd.DataFrame, pruned: pd.DataFrame, label: str) -> metrics.Estimate | None:
@@ -501,8 +502,6 @@ CLAIM_MEASURES = {  # claim → (its summary measure, the direction the paper re
 
 def cell_measures(cells: list, store: RunStore, plan: Any, *, options: Any = None) -> list[pd.DataFrame]:
     """The stored measures of each cell's evaluation run (evaluated first when not stored)."""
-    from .evaluation import run_evaluation
-
     measures = []
     for cell in cells:
         run = run_evaluation(cell.config, store, options=options)
@@ -571,8 +570,6 @@ def changes(cells: list, measures: list[pd.DataFrame], labels: tuple[str, ...], 
 def loop_sensitivity(cells: list, store: RunStore, ns: tuple[int, ...] = (6, 8, 10, 12, 16),
                      spec: LoopSpec = LoopSpec()) -> pd.DataFrame:
     """The share of traces that loop, per cell and n-gram length: does the loop verdict hang on ``n``?"""
-    from .evaluation import run_evaluation
-
     rows = []
     for cell in cells:
         samples = run_evaluation(cell.config, store).samples
@@ -640,8 +637,6 @@ def findings(table: pd.DataFrame, paper_summary: dict[str, metrics.Estimate | No
 def case_traces(cells: list, measures: list[pd.DataFrame], store: RunStore, model: str) -> pd.DataFrame:
     """A case study for ``model``: one problem's first trace from the unpruned model and from its most-pruned
     variant whose looping fraction rose most (``case_pair`` picks the problem), with each trace's measures."""
-    from .evaluation import run_evaluation
-
     mine = [(c, m) for c, m in zip(cells, measures) if c.model == model]
     if not mine:
         raise ValueError(f"model={model!r} has no cell; allowed: {sorted({c.model for c in cells})}")
@@ -651,7 +646,7 @@ def case_traces(cells: list, measures: list[pd.DataFrame], store: RunStore, mode
     item = case_pair(unpruned[1], pruned[1])
     rows = []
     for cell, frame in (unpruned, pruned):
-        samples = source_samples(run_source(run_evaluation(cell.config, store)))
+        samples = by_problem(run_evaluation(cell.config, store).samples)
         sample = samples[samples["item_id"] == item].iloc[0]
         measured = frame[(frame["item_id"] == item) & (frame["sample"] == sample["sample"])].iloc[0]
         label = "unpruned" if cell.n_layers == 0 else f"{cell.method}, {cell.n_layers} layers cut"

@@ -124,8 +124,9 @@ def claims(plan: Any, store: Any, profile: str = "default", *, options: Any = No
 
     table, per_problem = points(plan.frontier_cells(store, profile), store, score=plan.frontier_score,
                                 options=options)
-    matches = matched(pareto(table), per_problem)
-    found = findings(pareto(table), matches)
+    table = pareto(table)
+    matches = matched(table, per_problem)
+    found = findings(table, matches)
     compared = matches[matches["difference"].notna()]
     wins, losses = int(compared["pruned wins"].sum()), int((compared["high"] < 0).sum())
     return pd.DataFrame([verdict_row(

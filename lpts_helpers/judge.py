@@ -6,7 +6,7 @@ any OpenAI-compatible chat endpoint the same question (a hosted API, or a local 
 ``vllm serve <model>`` then ``judge_base_url="http://localhost:8000/v1"``). The API key is read from the
 environment variable the config names, at call time; it is never written to a config, a table or a log.
 Used by ``lpts_helpers.evaluation`` when a judge is configured; the evaluation chapter reports its agreement with
-math-verify. ``chat`` is also the transport of the self-reflection judge (``lpts_helpers.analysis``).
+math-verify. ``Endpoint`` is also the base of the self-reflection judge (``lpts_helpers.analysis``).
 """
 
 from __future__ import annotations
@@ -28,13 +28,35 @@ _SYSTEM = ("You check answers to math problems. You are given a problem, a stude
 
 
 @dataclass(frozen=True)
-class Judge:
-    """Where the judge runs: the endpoint, the model, and the name of the environment variable holding the key."""
+class Endpoint:
+    """Where an LLM judge runs: an OpenAI-compatible endpoint, the model, and the name of the environment variable
+    holding the key (read at call time, never stored)."""
 
     base_url: str
     model: str
     api_key_env: str = "OPENAI_API_KEY"
     timeout_s: float = 60.0
+
+    def chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> str:
+        """One reply at temperature 0."""
+        body = {"model": self.model, "messages": messages, "temperature": 0.0, "max_tokens": max_tokens}
+        headers = {"Content-Type": "application/json"}
+        key = os.environ.get(self.api_key_env)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        request = urllib.request.Request(self.base_url.rstrip("/") + "/chat/completions",
+                                         data=json.dumps(body).encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                return json.loads(response.read())["choices"][0]["message"]["content"] or ""
+        except (urllib.error.URLError, TimeoutError, KeyError, IndexError, json.JSONDecodeError) as err:
+            raise RuntimeError(f"the judge at {self.base_url} (model {self.model!r}) did not answer: {err}") from err
+
+
+@dataclass(frozen=True)
+class Judge(Endpoint):
+    """The answer judge: does an attempt's final answer match one of the gold answers?"""
+
     max_attempt_chars: int = 8000  # the attempt's tail: the final answer is at the end
 
     def messages(self, question: str, attempt: str, golds: list[str]) -> list[dict[str, str]]:
@@ -45,26 +67,7 @@ class Judge:
 
     def match(self, question: str, attempt: str, golds: list[str]) -> int:
         """The index of the gold answer the attempt matches, or −1 (also for a reply that is not an index)."""
-        reply = chat(self.base_url, self.model, self.messages(question, attempt, golds),
-                     api_key_env=self.api_key_env, timeout_s=self.timeout_s, max_tokens=8)
-        return parse_reply(reply, len(golds))
-
-
-def chat(base_url: str, model: str, messages: list[dict[str, str]], *, api_key_env: str, timeout_s: float,
-         max_tokens: int) -> str:
-    """One reply of an OpenAI-compatible chat endpoint at temperature 0 (the key, if any, from ``api_key_env``)."""
-    body = {"model": model, "messages": messages, "temperature": 0.0, "max_tokens": max_tokens}
-    headers = {"Content-Type": "application/json"}
-    key = os.environ.get(api_key_env)
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(base_url.rstrip("/") + "/chat/completions", data=json.dumps(body).encode(),
-                                     headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return json.loads(response.read())["choices"][0]["message"]["content"] or ""
-    except (urllib.error.URLError, TimeoutError, KeyError, IndexError, json.JSONDecodeError) as err:
-        raise RuntimeError(f"the judge at {base_url} (model {model!r}) did not answer: {err}") from err
+        return parse_reply(self.chat(self.messages(question, attempt, golds), max_tokens=8), len(golds))
 
 
 def parse_reply(reply: str, n_golds: int) -> int:

@@ -318,6 +318,18 @@ class PruningPlan(StageConfig):
         """The task of ``model``'s parallel curves (the reference's first task)."""
         return self.reference_tasks[0] if model == self.reference else self.parallel_tasks[0]
 
+    def variants(self, model: str, methods: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
+        """(method, pruned layers) of every variant of ``model`` by ``methods`` (default: the plan's): the
+        unpruned model once, under the first method, then each method at each level."""
+        methods = methods or self.methods
+        return [(method, n) for method in methods for n in (0, *self.levels(model)) if n > 0 or method == methods[0]]
+
+    def parallel_cells(self, store: RunStore, profile: str = "default") -> list:
+        """The sampling cells of each model's first parallel task, the unpruned model once (chapters 08 and 10)."""
+        return [c for c in self.sampling_cells(store, profile)
+                if c.task.label == study.Task.parse(self.parallel_task(c.model)).label
+                and (c.n_layers > 0 or c.method == self.methods[0])]
+
     def cell(self, model: str, method: str, n: int, task: Any, store: RunStore, profile: str, setting: dict,
              **knobs: Any):
         """``model`` cut by ``method`` at ``n`` layers (0: unpruned), evaluated on ``task`` with this plan's
@@ -609,7 +621,7 @@ class AnalysisPlan(StageConfig):
 
     @property
     def loop_spec(self) -> LoopSpec:
-        return LoopSpec(self.loop_n, self.loop_repeats, self.loop_fraction)
+        return self.analysis_config(PAPER_SOURCE, False).loop_spec
 
     def split_lines(self, model: str) -> bool:
         return model in self.line_split_models
@@ -625,16 +637,13 @@ class AnalysisPlan(StageConfig):
             knobs = {"max_answer_tokens": self.reference_answer_tokens} if reference and \
                 self.reference_answer_tokens else {}
             cells += [pruning.cell(model, method, n, task, store, profile, {}, **knobs)
-                      for method in pruning.methods for n in (0, *pruning.levels(model))
-                      if n > 0 or method == pruning.methods[0]]
+                      for method, n in pruning.variants(model)]
         return cells
 
     def sample_cells(self, store: RunStore, profile: str = "default") -> list:
         """Chapter 06's samples (many per problem) of the same models and tasks: cross-sample diversity."""
         pruning = self.pruning(profile)
-        return [c for c in pruning.sampling_cells(store, profile) if c.model in self.models(pruning)
-                and c.task.label == study.Task.parse(pruning.parallel_task(c.model)).label
-                and (c.n_layers > 0 or c.method == pruning.methods[0])]
+        return [c for c in pruning.parallel_cells(store, profile) if c.model in self.models(pruning)]
 
 
 
@@ -696,13 +705,9 @@ class BeyondPlan(StageConfig):
             knobs = {"n_problems": self.chain_problems} if self.chain_problems else {}
             cells += [pruning.cell(model, method, n, study.Task.parse(f"{task}@{length}"), store, profile, {},
                                    **knobs)
-                      for length in lengths for method in methods for n in (0, *pruning.levels(model))
-                      if n > 0 or method == methods[0]]
+                      for length in lengths for method, n in pruning.variants(model, methods)]
         return cells
 
     def frontier_cells(self, store: RunStore, profile: str = "default") -> list:
         """Chapter 06's samples of each model's first parallel task, the unpruned model once."""
-        pruning = self.pruning(profile)
-        return [c for c in pruning.sampling_cells(store, profile)
-                if c.task.label == study.Task.parse(pruning.parallel_task(c.model)).label
-                and (c.n_layers > 0 or c.method == pruning.methods[0])]
+        return self.pruning(profile).parallel_cells(store, profile)
