@@ -99,7 +99,11 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
     BenchmarkSpec("organism_recall_open", "Organism: fact recall, open answer", "organism", "name",
                   ORGANISM_ORIGIN, "Apache-2.0", "knowledge, generated exactly", "", "boxed", "exact", chance=1 / 16),
     BenchmarkSpec("organism_chain", "Organism: running sums", "organism", "integer", ORGANISM_ORIGIN, "Apache-2.0",
-                  "short (GSM8K) to long (AIME) chains", "", "boxed", "exact", chained=True, chance=1 / 90),
+                  "short (GSM8K) to long (AIME) chains", "", "boxed", "exact", chained=True, chance=1 / 100),
+    # Lengths 1..chain_length mixed, as MATH500 mixes levels: the set a thinking budget is swept on.
+    BenchmarkSpec("organism_chain_mix", "Organism: running sums of mixed length", "organism", "integer",
+                  ORGANISM_ORIGIN, "Apache-2.0", "a mix of chain lengths (MATH500 analogue)", "", "boxed", "exact",
+                  chained=True, chance=1 / 100),
 )}
 LOCAL_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.source == "local")
 CHAIN_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.chained)

@@ -4,6 +4,7 @@
     python -m lpts_helpers.build --profile smoke --out build/smoke   # seconds-scale run used by the tests
     python -m lpts_helpers.build --chapters 00 -p max_answer_tokens 64 --no-html
     python -m lpts_helpers.build --fresh                       # clear the run store, recompute everything
+                                                               # but the trained organisms
 
 Chapters run in table-of-contents order (``book/_toc.yml``). Each ``notebooks/NN-*.py`` (the reviewed jupytext
 source) is converted in memory and executed into ``<out>/site/notebooks/NN-*.ipynb``; ``-p key value`` goes to
@@ -35,6 +36,9 @@ from .plots import write_vega_bundle
 from .store import MARKER
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+# Stages whose runs are trained artifacts, like a pretrained checkpoint: --fresh keeps them (LOG.md, issue 18).
+TRAINED_STAGES = ("organism",)
 
 
 class ChapterError(RuntimeError):
@@ -171,12 +175,19 @@ def render_html(site: Path, out: Path) -> Path:
     return out / "_build" / "html"
 
 
+def clear_store(store_dir: Path) -> None:
+    """Delete every stored result but the trained artifacts (``TRAINED_STAGES``)."""
+    for stage in store_dir.iterdir():
+        if stage.name not in TRAINED_STAGES:
+            shutil.rmtree(stage) if stage.is_dir() else stage.unlink()
+
+
 def build(profile: str, out: Path, overrides: dict[str, Any], *, only: list[str] | None = None,
           html: bool = True, fresh: bool = False, force: bool = False) -> Path:
     """Execute the chapters (all, or those whose number/name starts with an entry of ``only``) and render.
 
     ``fresh`` clears the run store (the default one, or the ``store_dir`` override) so that every result is
-    recomputed; ``force`` re-executes every chapter even when its inputs are unchanged (results still come
+    recomputed, except the trained organisms (``make organism FRESH=1`` retrains those); ``force`` re-executes every chapter even when its inputs are unchanged (results still come
     from the store).
     """
     if profile not in PROFILES:
@@ -190,8 +201,9 @@ def build(profile: str, out: Path, overrides: dict[str, Any], *, only: list[str]
     store_dir = Path(overrides.get("store_dir", RUNS_DIR))
     store_dir = store_dir if store_dir.is_absolute() else REPO_ROOT / store_dir
     if fresh and store_dir.exists():
-        print(f"--fresh: removing the run store {store_dir}", flush=True)
-        shutil.rmtree(store_dir)
+        print(f"--fresh: removing the run store {store_dir} (trained artifacts kept: {list(TRAINED_STAGES)})",
+              flush=True)
+        clear_store(store_dir)
     site = out / "site"
     started = time.time()
     for chapter, parameters in chapter_parameters(chapters, profile, overrides).items():
@@ -234,7 +246,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="override a chapter parameter, as papermill's -p (value read as YAML)")
     parser.add_argument("--chapters", nargs="+", default=None, help="only these chapters (number or name prefix)")
     parser.add_argument("--no-html", action="store_true", help="execute the chapters only; do not render HTML")
-    parser.add_argument("--fresh", action="store_true", help="remove the run store first: recompute everything")
+    parser.add_argument("--fresh", action="store_true", help="remove the run store first (the trained organisms "
+                        "excepted): recompute everything")
     parser.add_argument("--force", action="store_true", help="re-execute chapters even when their inputs are "
                         "unchanged (needed after deleting stored runs by hand)")
     args = parser.parse_args(argv)

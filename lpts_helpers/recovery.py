@@ -184,10 +184,10 @@ def _organism_examples(config: RecoveryConfig) -> list[tuple[list[int], list[int
 
     kind = "direct" if base_model(config.model) == "organism-direct" else "thinking"
     rng = random.Random(f"recovery:{config.seed}")
-    mix = organism.DataMix()  # the organism's own mix, all chain lengths it was trained on
+    longest = organism.OrganismConfig().max_chain  # the organism's own mix, all chain lengths it was trained on
     examples = []
     for _ in range(config.n_examples):
-        segments = organism.training_example(rng, kind, mix, organism.WORLD, mix.max_chain, organism.TraceStyle())
+        segments = organism.training_example(rng, kind, organism.DataMix(), organism.WORLD, longest)
         ids, labels = organism.encode_segments(segments)
         examples.append((ids, [int(label != organism.IGNORE) for label in labels]))
     return examples

@@ -21,6 +21,7 @@ from . import evaluation, metrics
 from .benchmarks import get_benchmark
 from .config import ConfigError
 from .evaluation import EvalConfig, interval
+from .models import PRESETS
 from .prune import PruneConfig, pruned_name, run_prune
 from .store import RunStore
 
@@ -66,7 +67,10 @@ class Task:
 def calibration_for(model: str) -> str:
     """The calibration text ShortGPT and LaCo score a model on: its own kind of text (the organism's held-out
     chats; worked GSM8K solutions for a real LLM, as BookCorpus is not reachable offline)."""
-    return {"organism": "organism-thinking", "organism-direct": "organism-direct"}.get(model, "gsm8k-train")
+    preset = PRESETS.get(model)
+    if preset is None or preset.source != "organism":
+        return "gsm8k-train"
+    return f"organism-{preset.location.split(':')[0]}"
 
 
 def prune_config(model: str, method: str, n_layers: int, profile: str = "default") -> PruneConfig:

@@ -14,53 +14,57 @@
 # ---
 
 # %% [markdown]
-# # In 30 CPU minutes the 12-layer organism memorizes its facts but does not yet add: it misses the targets a pruning study needs
+# # Three organism seeds know their facts and 24-step chains; a larger thinking budget helps
 #
 # The paper's claims are about reasoning models, and the real model we can run here (SmolLM2-135M) solves
 # almost no multi-step problem (chapter 01). So the book trains its own reasoning model in miniature, on this
-# CPU: a Qwen3 of 12 decoder layers and 2.4 M parameters, trained to memorize facts, to add up chains of numbers
-# by writing each step in a `<think>` section, to fix its slips after "Wait", and to answer in `\boxed{}` — the
-# paper's prompt format, graded by the book's real graders. A control of the same architecture is trained on the
-# same data to answer without thinking. This chapter trains both, measures what the unpruned organism can do
-# against the targets a pruning study needs, and compares its layer-by-layer redundancy with a real LLM's.
+# CPU: a Qwen3 of 12 decoder layers and 3.0 M parameters that memorizes 200 facts, adds up chains of digits by
+# writing one step per line in a `<think>` section, fixes its slips after "Wait", and answers in `\boxed{}` — the
+# paper's prompt format, graded by the book's real graders. It is trained three times (seeds 0, 1, 2: another
+# initialisation and data order each), and a control of the same architecture is trained on the same data to
+# answer without thinking. This chapter measures what each unpruned model can do against the targets a pruning
+# study needs, and compares its layer-by-layer redundancy with a real LLM's.
 #
-# **Status.** The training budget of about 30 CPU minutes is not enough for this recipe: the loss was still
-# falling steeply when training stopped (LOG.md), the organism recalls its facts in open form but not yet in
-# multiple choice, and it has not learned the sums, so chains fail at any length and the scaling curves are flat.
-# The targets are missed, with the figures below; the pruning chapters need a longer-trained organism.
-#
-# **Verdict.** Trained from scratch in {glue:text}`train_minutes:.0f` minutes on this CPU (both models), the
-# organism answers {glue:text}`recall:.2f` of its 96 facts right (multiple choice) and {glue:text}`short:.2f` of
-# short chains (1–3 steps, greedy); on 12-step chains it reaches {glue:text}`long_natural:.2f` when it ends its
-# thinking itself. The gain from more thinking — from a 16-token budget to its own end — is
-# {glue:text}`budget_gain:+.2f`;
-# forcing "Wait" three times, {glue:text}`wait_gain:+.2f`; a majority vote of 16 samples against one sample,
-# {glue:text}`parallel_gain:+.2f` (paired over the same problems; intervals in the targets table). The
-# direct-answer control solves {glue:text}`control_short:.2f` of short chains. {glue:text}`targets_met` of
-# {glue:text}`targets_total` targets are met. Removing one layer at a time — organism:
-# {glue:text}`redundancy_organism`; SmolLM2-135M: {glue:text}`redundancy_reference`.
+# **Verdict.** Each of the three seeds knows its 200 facts — multiple choice by log-likelihood
+# {glue:text}`recall_low:.2f`–{glue:text}`recall_high:.2f`, open recall {glue:text}`recall_open_low:.2f`–{glue:text}`recall_open_high:.2f`
+# (writing the option's letter it stays at chance, {glue:text}`letter_low:.2f`–{glue:text}`letter_high:.2f`) — and
+# solves short chains ({glue:text}`short_low:.2f`–{glue:text}`short_high:.2f`) and {glue:text}`long_chain`-step chains
+# ({glue:text}`long_low:.2f`–{glue:text}`long_high:.2f`) greedily: above the 0.50–0.90 the pruning study asked for, so
+# the unpruned models have no headroom there (only at 28–32 steps, the top of the trained range, does a seed
+# fall, to {glue:text}`beyond_low:.2f`). Test-time compute pays: each doubling of the thinking budget adds
+# {glue:text}`budget_slope_low:+.2f` to {glue:text}`budget_slope_high:+.2f` on chains of mixed length, a majority
+# of 16 samples {glue:text}`maj_gain_low:+.2f` to {glue:text}`maj_gain_high:+.2f` and pass@16
+# {glue:text}`pass_gain_low:+.2f` to {glue:text}`pass_gain_high:+.2f` over one sample, while forcing "Wait" three
+# times costs ({glue:text}`wait_gain_low:+.2f` to {glue:text}`wait_gain_high:+.2f`). The direct-answer control
+# knows the facts ({glue:text}`control_recall:.2f`) but solves {glue:text}`control_short:.2f` of short chains: it
+# learned to give one answer to every chain, the mean of a mix in which most chains are too long to answer
+# without thinking.
+# {glue:text}`targets_met` of {glue:text}`targets_total` targets are met (table at the end). Removing one layer at a
+# time — organism seed 0: {glue:text}`redundancy_organism`; SmolLM2-135M: {glue:text}`redundancy_reference`.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book); the organism has no paper scale
 tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a model above 10B)
 n_problems = None  # chain problems per length, at least 1; None: set by the profile (100)
 n_samples = None  # samples per long-chain problem for pass@k and maj@k; None: set by the profile (16)
+long_chain = None  # the longest chain the chapters use; None: set by the profile (24)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
 from myst_nb import glue
 
-from lpts_helpers import display, evaluation, organism, plans, plots, prune, redundancy
+from lpts_helpers import display, evaluation, likelihood, organism, plans, plots, prune, redundancy
 from lpts_helpers.generation import BackendOptions
 from lpts_helpers.store import RunStore
 
 plots.enable_offline_charts()
 store = RunStore(store_dir)
-options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
+options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=128)
 
-# %%
-plan = plans.OrganismPlan.for_profile(profile, n_problems=n_problems, n_samples=n_samples)
-configs = {kind: organism.OrganismConfig.for_profile(profile, kind=kind) for kind in organism.KINDS}
+# %% tags=["hide-output"]
+plan = plans.OrganismPlan.for_profile(profile, n_problems=n_problems, n_samples=n_samples, long_chain=long_chain)
+configs = {model: organism.config_for(model, profile) for model in plan.models}
+glue("long_chain", plan.long_chain, display=False)
 plan.to_dict()
 
 # %% [markdown]
@@ -68,34 +72,31 @@ plan.to_dict()
 #
 # Four training conversations as the organism sees them. The user turn and the text in `[masked: …]` are not
 # trained on: the masked parts are the slips, so the model learns to notice and fix a slip, never to make one.
-# Chains are running sums of one-digit terms, each named by a letter, from a two-digit start; the total stays
-# within 10–99 (90 possible answers). Each thinking line folds named terms into the total ("A+4B+7=36"): a quick
-# pass folds two terms per line; after "Wait" a careful pass folds one. Facts are "where does *name* live?",
-# asked with four options or open.
+# A chain is a two-digit start and a string of digits; the answer is their sum modulo 100 (100 possible answers
+# at every length). Each thinking line takes the total written just before, reads the next digit of the prompt
+# by its position and writes the new total ("07+5=12"), so a chain of k digits takes k lines: longer problems
+# need more thinking. Facts are "where does *name* live?", asked with four options or open.
 
 # %%
 display.transcripts(organism.example_table(), text="reply", title="prompt", facts=("task", "chain_length"))
 
 # %% [markdown]
-# ## Training: six layers first, then twelve
+# ## Training: twelve layers from scratch, easy chains first, then the facts
 #
-# One seeded command trains both models from scratch (`make organism`, or this cell): AdamW with warmup and
-# cosine decay, one conversation per row, loss only on the assistant's tokens. Two choices were forced by this
-# CPU's budget (LOG.md has the failed runs): the first 40% of training uses short chains (up to 3 steps), the
-# only setting in which a small model learned within minutes to find a term and to read its last total; and the
-# model is trained by **progressive stacking** (Gong et al., 2019): six layers until those skills form, then each
-# layer is copied into two adjacent layers (their outputs halved) and all twelve train on, while the chains grow
-# to 12 steps. A 12-layer model trained from scratch the same way had learned neither skill after 900 steps.
-# Stacking starts adjacent layers as near-copies, which may make single layers easier to remove than in a
-# model trained at full depth; the redundancy check below measures, rather than assumes, how this compares with
-# a real LLM. Training is stored in blocks of steps, so an interrupted run resumes; the checkpoints are committed
-# with the book (`data/runs/organism/…/checkpoint`), so building the book does not retrain.
+# One seeded command trains every model (`make organism`), in two phases, one conversation per row, loss only on
+# the assistant's tokens. *Phase 1* (1,300 AdamW steps, β 0.9/0.98, weight decay 0.1, warmup and cosine decay)
+# mixes chains and facts under a curriculum: chains of up to 4 steps first, the longest one step longer every 40
+# optimizer steps, up to 32. It teaches the chains, but gives each of the 200 facts too few exposures to be
+# memorized (seed 0 after phase 1: open recall 0.35; LOG.md). *Phase 2* (1,000 steps, a fresh optimizer) trains on
+# a facts-heavy mix with chains of every length replayed — as a pretraining run anneals on a knowledge-rich mix at
+# its end. Training is stored in blocks of steps, so an interrupted run resumes; the final checkpoints are
+# committed with the book (`data/runs/organism-consolidation/…/checkpoint`), so building the book never retrains.
 
 # %%
-trained = {kind: organism.train_organism(config, store, progress=False) for kind, config in configs.items()}
-curves = organism.training_curves(trained)
-summary = organism.training_summary(trained)
-glue("train_minutes", float(summary["minutes"].sum()), display=False)
+runs = {model: organism.trained(config, store) for model, config in configs.items()}
+curves = organism.training_curves(runs)
+summary = organism.training_summary(runs)
+glue("train_minutes", float(summary["minutes"].max()), display=False)
 plots.loss_curve_chart(curves, title="Training loss (log scale)")
 
 # %%
@@ -104,13 +105,18 @@ summary
 # %% [markdown]
 # ## What the unpruned organism can do
 #
-# Greedy decoding; the thinking organism thinks with a budget of 512 tokens (more than it uses), the control
-# answers directly. Accuracy per chain length with 95% bootstrap intervals over problems; recall over all 96
-# facts.
+# Greedy decoding; the thinking seeds think with a budget of 512 tokens (more than a 32-step chain needs), the
+# control answers directly. Accuracy per chain length with 95% bootstrap intervals over problems; recall over
+# all 200 facts.
 
 # %%
 table = evaluation.sweep(plan.accuracy_configs(), store, options=options)
 chains = table[table["benchmark"] == "organism_chain"]
+letters = table[(table["benchmark"] == "organism_recall") & table["model"].isin(plan.thinking_models)]["accuracy"]
+glue("letter_low", float(letters.min()), display=False)
+glue("letter_high", float(letters.max()), display=False)
+beyond = chains[(chains["chain_length"] > plan.long_chain) & chains["model"].isin(plan.thinking_models)]["accuracy"]
+glue("beyond_low", float(beyond.min()) if len(beyond) else float("nan"), display=False)
 plots.accuracy_chart(chains, x="chain_length", color="model", title="Unpruned accuracy against chain length",
                      x_title="steps in the chain", chance=0.01)
 
@@ -118,15 +124,27 @@ plots.accuracy_chart(chains, x="chain_length", color="model", title="Unpruned ac
 evaluation.sweep_view(table).assign(model=table["model"].to_numpy())
 
 # %% [markdown]
-# ## Sequential scaling: more thinking, more accuracy
-#
-# Two of the paper's knobs on 12-step chains. *Budget*: the thinking is cut after a budget of tokens and the
-# answer is forced with s1's "Final Answer:" cue. *Forced "Wait"*: each time the organism ends its thinking, the
-# end is suppressed and "Wait" appended, up to n times (s1's budget forcing).
+# Multiple-choice recall is asked two ways. Generated, the model must write the letter of the option it
+# recalls — a lookup of its own answer among the listed options. Scored as MMLU-style benchmarks usually are, by
+# the log-likelihood of each option's text in the model's own answer format (the cloze form lm-evaluation-harness
+# uses for ARC), it measures whether the fact is known, whatever the letter skill. The target uses the second.
 
 # %%
-budgets = evaluation.sweep(plan.budget_configs(), store, options=options)
-waits = evaluation.sweep(plan.wait_configs(), store, options=options)
+choice = likelihood.choice_table(plan.choice_configs(), store)
+choice[["model", "scoring", "accuracy", "low", "high", "chance", "n_problems"]]
+
+# %% [markdown]
+# ## Sequential scaling: more thinking, more accuracy
+#
+# Two of the paper's knobs. *Budget*, on a set whose problems have 1 to {glue:text}`long_chain` steps (as MATH500 mixes levels):
+# the thinking is cut after a budget of tokens and the answer is forced with s1's "Final Answer:" cue; each
+# doubling lets longer chains finish. *Forced "Wait"*, on {glue:text}`long_chain`-step chains: each time the organism ends its
+# thinking, the end is suppressed and "Wait" appended, up to n times (s1's budget forcing).
+
+# %%
+scaling = plan.scaling_configs()
+budgets = evaluation.sweep(scaling["budget"], store, options=options)
+waits = evaluation.sweep(scaling["wait"], store, options=options)
 plots.accuracy_chart(budgets, x="thinking_budget", color="model", title="Accuracy against the thinking budget",
                      x_title="thinking budget (tokens)")
 
@@ -137,30 +155,30 @@ plots.accuracy_chart(waits, x="n_ignore", color="model", title="Accuracy against
 # %% [markdown]
 # ## Parallel scaling: more samples, more accuracy
 #
-# Sixteen samples per 12-step problem at temperature 1.0. pass@k: at least one of k samples is right (unbiased
+# Sixteen samples per {glue:text}`long_chain`-step problem at temperature 1.0. pass@k: at least one of k samples is right (unbiased
 # estimator); maj@k: the most frequent answer of k samples is right.
 
 # %%
-k_table = evaluation.k_curves(plan.sampling_configs(), store, options=options)
-plots.accuracy_chart(k_table, x="k", color="metric", facet="model", title="pass@k and maj@k on 12-step chains",
+k_table = evaluation.k_curves(scaling["sampling"], store, options=options)
+plots.accuracy_chart(k_table, x="k", color="metric", facet="model", title="pass@k and maj@k on long chains",
                      x_title="samples k")
 
 # %% [markdown]
 # ## Is it as redundant as a real LLM?
 #
 # A pruning result on a model that breaks whenever any layer is removed would say more about the model's size
-# than about reasoning. So the same three measures are taken on the organism and on SmolLM2-135M: Block
-# Influence per layer (ShortGPT's score, 1 − cos between a layer's input and output, on held-out text), and for
-# each layer removed alone, the relative rise of the next-token loss on held-out text and the share of accuracy
-# kept on a short task each model can do (SmolLM2: two-term chain sums; the organism: recall and 2-step chains).
-# Depth is relative, so a 12-layer and a 30-layer model share one axis.
+# than about reasoning. So the same three measures are taken on each seed and on SmolLM2-135M: Block Influence
+# per layer (ShortGPT's score, 1 − cos between a layer's input and output, on held-out text), and for each layer
+# removed alone, the relative rise of the next-token loss on held-out text and the share of accuracy kept on a
+# short task each model can do (SmolLM2: two-term chain sums; the organism: recall and 2-step chains). Depth is
+# relative, so a 12-layer and a 30-layer model share one axis.
 
 # %%
 influence = {c.model: prune.run_prune(c, store) for c in plan.influence_configs()}
 removal = {c.model: redundancy.run_removal(c, store) for c in plan.removal_configs()}
 tables = {model: redundancy.removal_table(run.samples) for model, run in removal.items()}
 profile_frame = redundancy.profile_frame(influence, tables)
-plots.layer_profile_chart(profile_frame, title="Per-layer profile: organism vs SmolLM2-135M")
+plots.layer_profile_chart(profile_frame, title="Per-layer profile: three organism seeds vs SmolLM2-135M")
 
 # %%
 redundancy_view = redundancy.summary_table(tables)
@@ -171,16 +189,20 @@ redundancy_view
 # %% [markdown]
 # ## The targets
 #
-# What the organism had to be able to do before any pruning, measured; differences are paired over the same
-# problems, with 95% bootstrap intervals.
+# What each model had to be able to do before any pruning, measured; differences are paired over the same
+# problems, with 95% bootstrap intervals; ✓ marks a target met.
 
 # %%
 targets = plan.target_table(store)
-for row in targets.itertuples():
-    glue(row.key, round(float(row.measured), 3), display=False)
+for key in targets["key"].unique():
+    span = plans.target_range(targets, key, plan.thinking_models)
+    glue(f"{key}_low", round(span["low"], 3), display=False)
+    glue(f"{key}_high", round(span["high"], 3), display=False)
+for row in targets[targets["model"] == plan.control].itertuples():
+    glue(f"control_{row.key}", round(float(row.measured), 3), display=False)
 glue("targets_met", int((targets["met"] == "yes").sum()), display=False)
 glue("targets_total", len(targets), display=False)
-targets.drop(columns="key")
+plans.targets_view(targets)
 
 # %% [markdown]
 # ## References
@@ -190,5 +212,4 @@ targets.drop(columns="key")
 # - X. Men et al., *ShortGPT: Layers in Large Language Models are More Redundant Than You Expect*, arXiv
 #   2403.03853 (2024) — Block Influence.
 # - Qwen Team, *Qwen3 Technical Report*, arXiv 2505.09388 (2025) — the architecture.
-# - C. Olsson et al., *In-context Learning and Induction Heads*, Transformer Circuits (2022) — why copying
-#   appears abruptly in training.
+# - Y. Bengio et al., *Curriculum learning*, ICML (2009) — easy examples first.

@@ -105,17 +105,24 @@ def test_smoke_results_are_recorded(smoke_book):
 
 @pytest.mark.slow
 def test_smoke_organism_chapter_trains_evaluates_and_glues_its_targets(smoke_book):
-    from lpts_helpers.organism import KINDS, OrganismConfig, checkpoint_path
+    from lpts_helpers.organism import ConsolidationConfig, OrganismConfig, checkpoint_path
+    from lpts_helpers.plans import OrganismPlan
     from lpts_helpers.store import RunStore
 
     store = RunStore(smoke_book.parents[1] / "runs")
-    for kind in KINDS:
-        run = store.load(OrganismConfig.for_profile("smoke", kind=kind))
-        assert len(run.samples) == OrganismConfig.for_profile("smoke").steps
-        assert (checkpoint_path(run.path) / "model.safetensors").is_file()
+    plan = OrganismPlan.for_profile("smoke")
+    for kind in ("thinking", "direct"):
+        for phase in (OrganismConfig, ConsolidationConfig):
+            run = store.load(phase.for_profile("smoke", kind=kind))
+            assert len(run.samples) == phase.for_profile("smoke").steps
+            # one checkpoint per organism: the second phase's (the first phase's is dropped once it is used)
+            kept = (checkpoint_path(run.path) / "model.safetensors").is_file()
+            assert kept == (phase is ConsolidationConfig)
     glued = build.glued_values(smoke_book.parents[1] / "site" / "notebooks" / "02-the-model-organism.ipynb")
-    assert int(glued["targets_total"]) == 7 and 0 <= int(glued["targets_met"]) <= 7
-    assert 0 <= float(glued["train_minutes"]) < 1  # two 60-step trainings of a 2-layer model
+    # per thinking model: recall (two forms), short, long, two sampling gains, budget slope, "Wait"; the control: 3
+    expected = 8 * len(plan.thinking_models) + 3
+    assert int(glued["targets_total"]) == expected and 0 <= int(glued["targets_met"]) <= expected
+    assert 0 <= float(glued["train_minutes"]) < 1  # 60-step trainings of a 2-layer model
 
 
 def test_kept_chapters_touch_their_runs_and_rerun_when_one_is_gone(tmp_path):
@@ -210,3 +217,10 @@ def test_smoke_analysis_chapter_glues_its_verdict_and_the_summary_has_its_claims
     assert [c[:2] for c in claims["claim"]] == ["C6", "C7", "C8"]
     summary = (site / "90-summary.ipynb").read_text()
     assert "C7 pruned models lose diversity" in summary and "not measured yet" not in summary
+
+
+def test_fresh_keeps_the_trained_organisms(tmp_path):
+    for stage in ("organism", "generation", "evaluation"):
+        (tmp_path / stage / "abc").mkdir(parents=True)
+    build.clear_store(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["organism"]

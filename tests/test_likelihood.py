@@ -42,3 +42,16 @@ def test_only_multiple_choice_benchmarks():
         likelihood.ChoiceConfig(benchmark="gsm8k")
     with pytest.raises(ConfigError, match=r"n_shots=6 is out of range"):
         likelihood.ChoiceConfig(n_shots=6)
+
+
+def test_boxed_text_scores_the_option_inside_the_models_own_answer_format(tiny_model):
+    from lpts_helpers.organism import recall_problem
+
+    _, tokenizer = tiny_model
+    problem = recall_problem(__import__("random").Random(0), 3)
+    config = likelihood.ChoiceConfig(benchmark="organism_recall", scoring="boxed-text")
+    prompt = likelihood.scoring_prompt(config, problem, tokenizer)
+    assert prompt == f"U:{problem['question']}\nA:\\boxed{{"  # the question alone: no lettered options
+    assert likelihood.continuations(problem, "boxed-text") == [f"{c}}}" for c in problem["choices"]]
+    with pytest.raises(ConfigError, match="n_shots=1 with scoring='boxed-text'"):
+        likelihood.ChoiceConfig(benchmark="organism_recall", scoring="boxed-text", n_shots=1)

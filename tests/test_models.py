@@ -15,7 +15,8 @@ def test_unknown_preset_lists_the_known_ones():
 
 def test_paper_presets_and_offline_presets():
     assert models.PRESETS["qwen3-8b"].n_layers == 36 and models.PRESETS["s1.1-7b"].n_layers == 28
-    assert models.OFFLINE_PRESETS == ("smollm2-135m", "organism", "organism-direct")
+    assert models.OFFLINE_PRESETS == ("smollm2-135m", "organism", "organism-seed1", "organism-seed2",
+                                      "organism-direct")
     assert {p.role for p in models.PRESETS.values()} == {"embedded default", "paper", "larger"}
 
 
@@ -33,7 +34,8 @@ def test_hub_failure_names_the_offline_presets(monkeypatch):
 
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", unreachable)
     with pytest.raises(OSError, match=r"could not load 'Qwen/Qwen3-8B' from the Hugging Face hub .*"
-                                      r"presets that run offline: \['smollm2-135m', 'organism', 'organism-direct'\]"):
+                                      r"presets that run offline: \['smollm2-135m', 'organism', 'organism-seed1', "
+                                      r"'organism-seed2', 'organism-direct'\]"):
         models.load_tokenizer("qwen3-8b")
 
 
@@ -59,7 +61,7 @@ def test_embedded_smollm2_matches_its_preset():
     assert "<|im_start|>" in tokenizer.chat_template  # ChatML
 
 
-@pytest.mark.parametrize("name", ["organism", "organism-direct"])
+@pytest.mark.parametrize("name", ["organism", "organism-seed1", "organism-seed2", "organism-direct"])
 def test_organism_presets_describe_their_committed_checkpoints(name):
     """The preset's depth, width and size are the trained checkpoint's (chapter 00's table and the compute
     frontier's layer counts read them)."""
@@ -72,7 +74,8 @@ def test_organism_presets_describe_their_committed_checkpoints(name):
     from lpts_helpers.organism import default_checkpoint
 
     preset = get_preset(name)
-    folder = default_checkpoint(preset.location)
+    kind, seed = preset.location.split(":")
+    folder = default_checkpoint(kind, int(seed))
     config = json.loads((folder / "config.json").read_text())
     assert (preset.n_layers, preset.hidden_size) == (config["num_hidden_layers"], config["hidden_size"])
     with safe_open(str(folder / "model.safetensors"), "pt") as weights:

@@ -1,10 +1,9 @@
 """The model organism: generators (determinism, formats, gold answers that grade correct), the tokenizer, the
-packed training batches and a smoke training that learns a trivial task."""
+batches and micro-batches, the curriculum, the seeds' presets and a smoke training that learns a trivial task."""
 
 from __future__ import annotations
 
 import random
-import re
 
 import pytest
 
@@ -15,14 +14,15 @@ from lpts_helpers.grading import grade
 from lpts_helpers.organism import (
     IGNORE,
     OrganismConfig,
-    TraceStyle,
     build_tokenizer,
     chain_problem,
     chain_terms,
     chain_trace,
     encode,
-    example_batch,
+    encode_segments,
     heldout_examples,
+    micro_batches,
+    padded_batch,
     prompt_text,
     train_organism,
     training_example,
@@ -33,74 +33,64 @@ def _text(segments, trained_only=False):
     return "".join(text for text, trained in segments if trained or not trained_only)
 
 
-def test_chain_terms_stay_in_range_and_are_seeded():
+def _example(rng, kind="thinking", longest=12):
+    return training_example(rng, kind, organism.DataMix(), organism.WORLD, longest)
+
+
+def test_chain_terms_are_a_start_and_digits_and_are_seeded():
     for seed in range(50):
         terms = chain_terms(random.Random(seed), 12)
-        assert len(terms) == 13 and 10 <= terms[0] <= 99
-        assert all(1 <= abs(t) <= 9 for t in terms[1:])
-        assert all(10 <= sum(terms[:i + 1]) <= 99 for i in range(len(terms)))
+        assert len(terms) == 13 and 0 <= terms[0] <= 99 and all(0 <= t <= 9 for t in terms[1:])
         assert chain_terms(random.Random(seed), 12) == terms
-    with pytest.raises(ConfigError, match="chain_length=17"):
-        chain_terms(random.Random(0), 17)
+    with pytest.raises(ConfigError, match="chain_length=41"):
+        chain_terms(random.Random(0), 41)
 
 
-def test_chain_question_names_each_term_and_agrees_with_the_answer():
+def test_answers_take_every_value_mod_100():
+    rng = random.Random(0)
+    answers = {int(chain_problem(rng, 20)["answer"]) for _ in range(3000)}
+    assert answers == set(range(100))
+
+
+def test_chain_question_holds_the_start_and_the_digits_in_order():
     problem = chain_problem(random.Random(3), 5)
-    assert problem["question"].endswith("=?")
-    start, *named = problem["question"][:-2].split(" ")
-    assert [n[0] for n in named] == list("ABCDE")
-    assert int(start) + sum(int(n[1:]) for n in named) == int(problem["answer"])
-
-
-def _check_line(line: str, question: str, previous: int) -> int:
-    """A thinking line "A+5B-3=39": its named terms are the question's and the total adds up."""
-    left, total = line.split("=")
-    named = re.findall(r"[A-P][+-][1-9]", left)
-    assert "".join(named) == left and set(named) <= set(question[:-2].split(" ")[1:])
-    assert int(total) == previous + sum(int(term[1:]) for term in named)
-    return int(total)
+    start, digits = problem["question"].removesuffix("=?").split(" ")
+    assert len(start) == 2 and len(digits) == 5
+    assert (int(start) + sum(map(int, digits))) % 100 == int(problem["answer"])
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_trained_lines_add_up_and_the_last_pass_ends_on_the_answer(seed):
+def test_every_trained_line_reads_the_next_digit_and_adds_it(seed):
     rng = random.Random(seed)
-    problem = chain_problem(rng, rng.randint(1, 12))
-    segments = chain_trace(problem, "thinking", rng, TraceStyle(inline_slip=0.3, recheck=1.0, hidden_error=0.0))
+    problem = chain_problem(rng, rng.randint(1, 24))
+    segments = chain_trace(problem, "thinking", rng, slip=0.3)
     trained = _text(segments, trained_only=True)
-    thinking = trained.split("<think>\n")[1].split("</think>")[0]
-    for one_pass in thinking.split("Wait\n"):
-        lines = one_pass.replace("Wait, ", "").splitlines()
-        assert lines[0] == f"={problem['terms'][0]}"  # every pass restarts from the start value
-        total = problem["terms"][0]
-        for line in lines[1:]:
-            total = _check_line(line, problem["question"], total)
-        assert total == int(problem["answer"])
+    lines = [line for line in trained.split("<think>\n")[1].split("</think>")[0].splitlines() if line != "Wait"]
+    digits = problem["question"].removesuffix("=?").split(" ")[1]
+    total = problem["terms"][0]
+    assert len(lines) == len(digits)  # one line per digit, in order
+    for line, digit in zip(lines, digits):
+        new = (total + int(digit)) % 100
+        assert line == f"{total:02d}+{digit}={new:02d}"
+        total = new
     assert trained.endswith(f"\\boxed{{{problem['answer']}}}<|im_end|>")
 
 
-def test_a_hidden_slip_propagates_and_the_careful_pass_fixes_it():
-    rng = random.Random(5)
-    problem = chain_problem(rng, 8)
-    segments = chain_trace(problem, "thinking", rng, TraceStyle(inline_slip=0.0, recheck=1.0, hidden_error=1.0,
-                                                                 second_recheck=0.0, answer_cue=0.0))
-    quick = _text(segments).split("<think>\n")[1].split("Wait\n")[0]
-    assert quick.splitlines()[-1].split("=")[1] != problem["answer"]  # the quick pass ends wrong
-    assert sum(1 for _, trained in segments if not trained) == 1  # only the slipped line is masked
-    assert _text(segments, trained_only=True).endswith(f"{{{problem['answer']}}}<|im_end|>")
-
-
-def test_slips_are_never_trained_on_and_are_followed_by_their_fix():
+def test_slips_are_never_trained_on_and_are_followed_by_wait_and_their_fix():
     rng = random.Random(0)
-    for _ in range(20):
+    kinds = set()
+    for _ in range(40):
         problem = chain_problem(rng, 6)
-        segments = chain_trace(problem, "thinking", rng, TraceStyle(inline_slip=1.0, recheck=0.0))
-        thinking = segments[2:-2]  # after "<think>" and the start line, before "</think>" and the answer
-        masked = [i for i, (text, trained) in enumerate(thinking) if not trained]
-        assert masked and len(masked) == len([t for t, _ in thinking if t == "Wait, "])
+        segments = chain_trace(problem, "thinking", rng, slip=1.0, answer_cue=0.0)
+        thinking = segments[1:-2]  # after "<think>", before "</think>" and the answer
+        masked = [i for i, (_, trained) in enumerate(thinking) if not trained]
+        assert len(masked) == 6 == len([t for t, _ in thinking if t == "Wait\n"])
         for i in masked:
             slip, (wait, _), (fix, fixed_trained) = thinking[i][0], thinking[i + 1], thinking[i + 2]
-            assert wait == "Wait, " and fixed_trained
-            assert slip.split("=")[0] == fix.split("=")[0] and slip.split("=")[1] != fix.split("=")[1]
+            assert wait == "Wait\n" and fixed_trained and slip != fix
+            assert slip[:3] == fix[:3]  # the same total before it
+            kinds.add("misread" if slip[3:5] != fix[3:5] else "wrong sum")
+    assert kinds == {"misread", "wrong sum"}
 
 
 def test_direct_control_answers_without_thinking():
@@ -110,7 +100,8 @@ def test_direct_control_answers_without_thinking():
 
 
 @pytest.mark.parametrize("name,length", [("organism_recall", None), ("organism_recall_open", None),
-                                         ("organism_chain", 3), ("organism_chain", 12)])
+                                         ("organism_chain", 3), ("organism_chain", 12),
+                                         ("organism_chain_mix", 24)])
 def test_benchmarks_are_seeded_and_their_gold_grades_correct(name, length):
     first = load_benchmark(name, n_problems=10, seed=4, chain_length=length)
     assert first.equals(load_benchmark(name, n_problems=10, seed=4, chain_length=length))
@@ -143,7 +134,7 @@ def test_fast_encoder_matches_the_tokenizer_and_the_chat_template():
     tokenizer = build_tokenizer()
     rng = random.Random(2)
     for _ in range(30):
-        text = _text(training_example(rng, "thinking", organism.DataMix(), organism.WORLD, 12, TraceStyle()))
+        text = _text(_example(rng))
         assert encode(text) == tokenizer(text, add_special_tokens=False)["input_ids"]
         assert tokenizer.decode(encode(text)) == text
     problem = chain_problem(rng, 3)
@@ -154,9 +145,9 @@ def test_fast_encoder_matches_the_tokenizer_and_the_chat_template():
 
 def test_batches_hold_one_whole_example_per_row_and_mask_prompts():
     tokenizer = build_tokenizer()
-    ids, labels, mask = example_batch(random.Random(0), tokenizer.pad_token_id, 5,
-                                      lambda r: training_example(r, "thinking", organism.DataMix(), organism.WORLD, 6,
-                                                                 TraceStyle()))
+    rng = random.Random(0)
+    ids, labels, mask = padded_batch([encode_segments(_example(rng, longest=6)) for _ in range(5)],
+                                     tokenizer.pad_token_id)
     assert ids.shape == labels.shape == mask.shape and ids.shape[0] == 5
     start, end = tokenizer.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"])
     for row, row_labels, row_mask in zip(ids.tolist(), labels.tolist(), mask.tolist()):
@@ -168,12 +159,36 @@ def test_batches_hold_one_whole_example_per_row_and_mask_prompts():
         assert trained and trained[-1] == end and start not in trained  # the prompt is never trained on
 
 
+def test_micro_batches_give_the_whole_batch_gradient_with_less_padding():
+    import torch
+    import torch.nn.functional as F
+
+    config = OrganismConfig(n_layers=2, hidden_size=32, intermediate_size=64, head_dim=16)
+    tokenizer = build_tokenizer()
+    rng = random.Random(1)
+    examples = [encode_segments(_example(rng, longest=24)) for _ in range(12)]
+    trained = sum(sum(label != IGNORE for label in labels) for _, labels in examples)
+
+    def gradient(batches):
+        model = organism.new_model(config, tokenizer)
+        for ids, labels, mask in batches:
+            logits = model(input_ids=ids, attention_mask=mask).logits
+            F.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten(), ignore_index=IGNORE,
+                            reduction="sum").div(trained).backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    whole = [padded_batch(examples, tokenizer.pad_token_id)]
+    split = micro_batches(examples, tokenizer.pad_token_id, 4)
+    assert len(split) == 4 and sum(len(ids) for ids, _, _ in split) == 12
+    assert sum(ids.numel() for ids, _, _ in split) < whole[0][0].numel()
+    assert torch.allclose(gradient(whole), gradient(split), atol=1e-6)
+
+
 def test_heldout_examples_are_not_the_training_stream():
     held = [_text(s) for s in heldout_examples("thinking", 20)]
     assert held == [_text(s) for s in heldout_examples("thinking", 20)]
     rng = random.Random("0:0")
-    train = [_text(training_example(rng, "thinking", organism.DataMix(), organism.WORLD, 12, TraceStyle()))
-             for _ in range(20)]
+    train = [_text(_example(rng)) for _ in range(20)]
     assert held != train
     with pytest.raises(ConfigError, match="kind='pondering'"):
         heldout_examples("pondering", 1)
@@ -186,6 +201,25 @@ def test_config_rejects_bad_values():
         OrganismConfig(steps=70, log_every=20)
     with pytest.raises(ConfigError, match="kind"):
         OrganismConfig(kind="pondering")
+    with pytest.raises(ConfigError, match="max_chain=41"):
+        OrganismConfig(max_chain=41)
+
+
+def test_curriculum_grows_the_longest_chain_one_step_per_interval_up_to_max():
+    config = OrganismConfig()
+    assert [config.chain_limit(s) for s in (0, 39, 40, 400, 1119, 1120, 5000)] == [4, 4, 5, 14, 31, 32, 32]
+
+
+def test_the_seeds_presets_load_their_own_checkpoints():
+    from lpts_helpers.models import PRESETS
+
+    for name, (kind, seed) in {"organism": ("thinking", 0), "organism-seed1": ("thinking", 1),
+                               "organism-seed2": ("thinking", 2), "organism-direct": ("direct", 0)}.items():
+        assert organism.config_for(name) == organism.ConsolidationConfig(kind=kind, seed=seed)
+        assert organism.config_for(name).first_phase() == OrganismConfig(kind=kind, seed=seed)
+        assert PRESETS[name].location == f"{kind}:{seed}"
+    with pytest.raises(ConfigError, match="smollm2-135m"):
+        organism.config_for("smollm2-135m")
 
 
 def test_smoke_training_learns_facts_resumes_and_loads_with_auto_classes(store):
@@ -200,7 +234,7 @@ def test_smoke_training_learns_facts_resumes_and_loads_with_auto_classes(store):
     model = AutoModelForCausalLM.from_pretrained(path)
     tokenizer = AutoTokenizer.from_pretrained(path)
     assert model.config.model_type == "qwen3" and model.config.num_hidden_layers == config.n_layers
-    assert tokenizer.decode(tokenizer("=12+3\n")["input_ids"]) == "=12+3\n"
+    assert tokenizer.decode(tokenizer("07+5=12\n")["input_ids"]) == "07+5=12\n"
     # read back, not retrained
     again = train_organism(config, store, progress=False)
     assert not again.computed and again.samples.equals(run.samples)
@@ -227,22 +261,30 @@ def test_interrupted_training_resumes_to_the_same_result(tmp_path, monkeypatch):
     assert resumed.samples[columns].equals(whole.samples[columns])
 
 
-def test_growing_copies_each_layer_into_adjacent_layers_with_scaled_outputs():
+def test_second_phase_starts_from_the_first_and_is_keyed_by_it(store):
     import torch
+    from transformers import AutoModelForCausalLM
 
-    config = OrganismConfig(n_layers=6, grow_from=2, hidden_size=32, intermediate_size=64, head_dim=16)
-    tokenizer = build_tokenizer()
-    small = organism.new_model(config, tokenizer, 2)
-    big = organism.grown(small, config, tokenizer)
-    assert len(big.model.layers) == 6 and big.config.num_hidden_layers == 6
-    for index, layer in enumerate(big.model.layers):
-        source = small.model.layers[index // 3]
-        assert torch.equal(layer.self_attn.q_proj.weight, source.self_attn.q_proj.weight)
-        assert torch.allclose(layer.mlp.down_proj.weight * 3, source.mlp.down_proj.weight)
-    assert torch.equal(big.model.embed_tokens.weight, small.model.embed_tokens.weight)
-    ids = torch.tensor([encode("<|im_start|>user\n37 A+5=?<|im_end|>\n")])
-    with torch.no_grad():
-        a, b = small(input_ids=ids).logits, big(input_ids=ids).logits
-    assert torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0) > 0.99  # nearly the same function
-    with pytest.raises(ConfigError, match="grow_from=5"):
-        OrganismConfig(n_layers=12, grow_from=5)
+    config = organism.ConsolidationConfig.for_profile("smoke")
+    assert config.first_phase() == OrganismConfig.for_profile("smoke")
+    first = train_organism(config.first_phase(), store, progress=False)
+    a = AutoModelForCausalLM.from_pretrained(first.path / "checkpoint")
+    first, second = organism.trained(config, store)
+    assert len(second.samples) == config.steps and second.samples["lr"].iloc[0] < config.lr  # a fresh warmup
+    b = AutoModelForCausalLM.from_pretrained(second.path / "checkpoint")
+    assert not torch.equal(a.model.embed_tokens.weight, b.model.embed_tokens.weight)  # it trained on
+    assert not (first.path / "checkpoint").exists()  # one checkpoint per organism is kept
+    # a first phase without its checkpoint is retrained, exactly, when a second phase needs it
+    again = train_organism(config.first_phase(), store, progress=False)
+    assert again.samples["loss"].equals(first.samples["loss"])
+    assert torch.equal(AutoModelForCausalLM.from_pretrained(again.path / "checkpoint").model.embed_tokens.weight,
+                       a.model.embed_tokens.weight)
+    # another first phase is another second phase
+    other = organism.ConsolidationConfig.for_profile("smoke", seed=1)
+    assert other.config_hash() != config.config_hash()
+    assert organism.ConsolidationConfig(kind="direct").versions() == {
+        "first_phase": OrganismConfig(kind="direct").config_hash()}
+    curves = organism.training_curves({"m": (first, second)})
+    assert curves["step"].is_monotonic_increasing and len(curves) == first.samples.shape[0] + config.steps
+    with pytest.raises(ConfigError, match="steps=25"):
+        organism.ConsolidationConfig(steps=25, log_every=10)
