@@ -34,11 +34,11 @@
 # fall, to {glue:text}`beyond_low:.2f`). Test-time compute pays: each doubling of the thinking budget adds
 # {glue:text}`budget_slope_low:+.2f` to {glue:text}`budget_slope_high:+.2f` on chains of mixed length, a majority
 # of 16 samples {glue:text}`maj_gain_low:+.2f` to {glue:text}`maj_gain_high:+.2f` and pass@16
-# {glue:text}`pass_gain_low:+.2f` to {glue:text}`pass_gain_high:+.2f` over one sample, while forcing "Wait" three
-# times costs ({glue:text}`wait_gain_low:+.2f` to {glue:text}`wait_gain_high:+.2f`). The direct-answer control
-# knows the facts ({glue:text}`control_recall:.2f`) but solves {glue:text}`control_short:.2f` of short chains: it
-# learned to give one answer to every chain, the mean of a mix in which most chains are too long to answer
-# without thinking.
+# {glue:text}`pass_gain_low:+.2f` to {glue:text}`pass_gain_high:+.2f` over one sample (small: one sample is
+# already right {glue:text}`sampled_low:.2f`–{glue:text}`sampled_high:.2f` of the time), while forcing "Wait" three times changes accuracy by
+# {glue:text}`wait_gain_low:+.2f` to {glue:text}`wait_gain_high:+.2f`. The direct-answer control knows the facts
+# ({glue:text}`control_recall:.2f`) but solves {glue:text}`control_short:.2f` of short chains: it gives nearly one
+# answer to every chain, as most chains of its training mix are too long to add up without thinking.
 # {glue:text}`targets_met` of {glue:text}`targets_total` targets are met (table at the end). Removing one layer at a
 # time — organism seed 0: {glue:text}`redundancy_organism`; SmolLM2-135M: {glue:text}`redundancy_reference`.
 
@@ -160,6 +160,9 @@ plots.accuracy_chart(waits, x="n_ignore", color="model", title="Accuracy against
 
 # %%
 k_table = evaluation.k_curves(scaling["sampling"], store, options=options)
+single = k_table[(k_table["metric"] == "pass") & (k_table["k"] == 1) & k_table["model"].isin(plan.thinking_models)]
+glue("sampled_low", float(single["accuracy"].min()), display=False)
+glue("sampled_high", float(single["accuracy"].max()), display=False)
 plots.accuracy_chart(k_table, x="k", color="metric", facet="model", title="pass@k and maj@k on long chains",
                      x_title="samples k")
 
