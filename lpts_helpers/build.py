@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from .config import PROFILES
+from .organism import ConsolidationConfig, OrganismConfig
 from .paths import BOOK_DIR, BUILD_DIR, REPO_ROOT, RUNS_DIR
 from .plots import write_vega_bundle
 from .store import MARKER
@@ -38,7 +39,8 @@ from .store import MARKER
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Stages whose runs are trained artifacts, like a pretrained checkpoint: --fresh keeps them (LOG.md, issue 18).
-TRAINED_STAGES = ("organism",)
+# Both organism phases: the second holds the committed checkpoints, the first the training record it starts from.
+TRAINED_STAGES = (OrganismConfig.STAGE, ConsolidationConfig.STAGE)
 
 
 class ChapterError(RuntimeError):

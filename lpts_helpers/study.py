@@ -70,7 +70,7 @@ def calibration_for(model: str) -> str:
     preset = PRESETS.get(model)
     if preset is None or preset.source != "organism":
         return "gsm8k-train"
-    return f"organism-{preset.location.split(':')[0]}"
+    return f"organism-{preset.organism[0]}"
 
 
 def prune_config(model: str, method: str, n_layers: int, profile: str = "default") -> PruneConfig:

@@ -220,7 +220,7 @@ def test_smoke_analysis_chapter_glues_its_verdict_and_the_summary_has_its_claims
 
 
 def test_fresh_keeps_the_trained_organisms(tmp_path):
-    for stage in ("organism", "generation", "evaluation"):
+    for stage in ("organism", "organism-consolidation", "generation", "evaluation"):
         (tmp_path / stage / "abc").mkdir(parents=True)
     build.clear_store(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["organism"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["organism", "organism-consolidation"]

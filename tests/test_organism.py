@@ -210,6 +210,18 @@ def test_curriculum_grows_the_longest_chain_one_step_per_interval_up_to_max():
     assert [config.chain_limit(s) for s in (0, 39, 40, 400, 1119, 1120, 5000)] == [4, 4, 5, 14, 31, 32, 32]
 
 
+def test_the_second_phase_replays_chains_up_to_its_cap_and_keeps_the_committed_hashes_by_default():
+    full = organism.ConsolidationConfig()
+    assert {full.chain_limit(s) for s in (0, 999)} == {full.first_phase().max_chain} == {32}
+    assert {organism.ConsolidationConfig(replay_chain=12).chain_limit(s) for s in (0, 999)} == {12}
+    assert organism.ConsolidationConfig(replay_chain=40).chain_limit(0) == 32  # never beyond the first phase
+    # the committed seed-0 organism was stored before the knob existed; a cap is another run
+    assert full.config_hash() == "d1932d56e3cd2eef"
+    assert organism.ConsolidationConfig(replay_chain=32).config_hash() != full.config_hash()
+    with pytest.raises(ConfigError, match="replay_chain=41"):
+        organism.ConsolidationConfig(replay_chain=41)
+
+
 def test_the_seeds_presets_load_their_own_checkpoints():
     from lpts_helpers.models import PRESETS
 
