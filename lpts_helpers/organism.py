@@ -405,8 +405,9 @@ class ConsolidationConfig(StageConfig):
     """The organism's second training phase (the run store's "organism-consolidation" stage): from the weights
     of a finished first phase (``OrganismConfig`` of the same profile, kind and seed), a fresh AdamW trains on a
     facts-heavy mix with the chains replayed (all lengths, or up to ``replay_chain``), as a pretraining run
-    anneals on a knowledge-rich mix at its end. The first phase's mix gives each fact too few exposures to be memorized within
-    its budget (LOG.md, 2026-12-02); facts are short conversations, so this phase costs far less than the first."""
+    anneals on a knowledge-rich mix at its end. The first phase's mix gives each fact too few exposures to be
+    memorized within its budget (LOG.md, 2026-12-02); facts are short conversations, so this phase costs far less
+    than the first."""
 
     STAGE = "organism-consolidation"
     PROFILE_DEFAULTS = {

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lpts_helpers import build
+from lpts_helpers import build, organism
 from lpts_helpers.paths import REPO_ROOT
 
 
@@ -224,3 +224,4 @@ def test_fresh_keeps_the_trained_organisms(tmp_path):
         (tmp_path / stage / "abc").mkdir(parents=True)
     build.clear_store(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["organism", "organism-consolidation"]
+    assert build.TRAINED_STAGES == (organism.OrganismConfig.STAGE, organism.ConsolidationConfig.STAGE)

@@ -24,7 +24,7 @@ def test_organism_presets_name_their_kind_and_seed():
     assert models.PRESETS["organism-seed2"].organism == ("thinking", 2)
     assert models.PRESETS["organism-direct"].organism == ("direct", 0)
     with pytest.raises(ConfigError, match="'qwen3-8b' is not an organism preset"):
-        models.PRESETS["qwen3-8b"].organism
+        _ = models.PRESETS["qwen3-8b"].organism
 
 
 def test_presets_table_has_one_row_per_preset():
