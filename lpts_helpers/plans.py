@@ -279,25 +279,29 @@ class PruningPlan(StageConfig):
     direct-answer control and a real LLM (the embedded default), or the paper's models (``paper``)."""
 
     PROFILE_DEFAULTS = {
-        "smoke": {"methods": ("shortgpt", "reverse"), "organism_levels": (1,), "reference_levels": (1,),
+        "smoke": {"methods": ("shortgpt", "reverse"), "organism_seeds": (), "organism_levels": (1,), "reference_levels": (1,),
                   "n_problems": 3, "reference_problems": 2, "reference_answer_tokens": 8,
                   "organism_tasks": ("organism_recall_open", "organism_chain@2"), "reference_tasks": ("chain_sum@2",),
                   "sensitivity_tasks": ("organism_recall_open",), "sensitivity_problems": 2, "sensitivity_texts": 2,
                   "reference_sensitivity_tasks": (), "scaling_levels": (0, 1),
-                  "budgets": (16, 64), "wait_counts": (0, 1), "parallel_tasks": ("organism_chain@2",),
+                  "long_task": "organism_chain@8", "budget_task": "organism_chain_mix@8", "budgets": (16, 64),
+                  "wait_counts": (0, 1), "parallel_tasks": ("organism_chain@2",),
                   "n_samples": 2, "reference_samples": 2, "parallel_problems": 2},
         "default": {},
-        "paper": {"organism": "qwen3-8b", "control": "qwen3-8b", "reference": "s1.1-7b", "backend": "vllm",
+        "paper": {"organism": "qwen3-8b", "organism_seeds": (), "control": "qwen3-8b", "reference": "s1.1-7b", "backend": "vllm",
                   "organism_levels": (1, 2, 3, 4, 5, 6, 7), "reference_levels": (1, 2, 3),
                   "organism_tasks": ("mmlu", "gsm8k", "math500", "aime24"), "reference_tasks": ("math500", "aime24"),
                   "n_problems": 500, "reference_problems": 500, "thinking_budget": 8192, "max_answer_tokens": 1024,
-                  "reference_answer_tokens": 1024, "budgets": (512, 1024, 2048, 4096, 8192), "long_task": "aime24",
+                  "reference_answer_tokens": 1024, "budgets": (512, 1024, 2048, 4096, 8192), "long_task": "aime24", "budget_task": "aime24",
                   "parallel_tasks": ("aime24",), "n_samples": 64, "reference_samples": 64, "parallel_problems": 30,
                   "scaling_levels": (0, 1, 2, 3), "sensitivity_tasks": (), "reference_sensitivity_tasks": (),
                   "reference_thinks": True},
     }
 
     organism: str = knob("organism", doc="the thinking model (paper: Qwen3-8B)")
+    organism_seeds: tuple[str, ...] = knob(("organism-seed1", "organism-seed2"), doc="the thinking model's other "
+                                           "training seeds, pruned and evaluated as it is in chapter 04 (the "
+                                           "spread over seeds); empty: none")
     control: str = knob("organism-direct", doc="the direct-answer control (paper profile: the same model)")
     reference: str = knob("smollm2-135m", doc="the real LLM of the embedded default (paper: s1.1-7B)")
     reference_thinks: bool = knob(False, doc="whether the reference writes a thinking section (SmolLM2 does not)")
@@ -307,16 +311,18 @@ class PruningPlan(StageConfig):
                                             "(3 of 12 is 25% of depth)")
     reference_levels: tuple[int, ...] = knob((1, 2, 3, 8), ge=1, doc="layers cut from the reference (8 of 30 is 27%)")
     organism_tasks: tuple[str, ...] = knob(("organism_recall_open", "organism_recall", "organism_chain@2",
-                                            "organism_chain@8"), doc="the organism's and the control's tasks")
+                                            "organism_chain@24"), doc="the organism's and the control's tasks "
+                                            "(24 steps: chapter 02's long chains)")
     reference_tasks: tuple[str, ...] = knob(("chain_sum@2",), doc="the reference's tasks (reasoning-gym chains "
                                             "it partly solves; at 4 terms and more it is at the floor unpruned)")
     n_problems: int = knob(60, ge=1, doc="problems per organism task")
     reference_problems: int = knob(30, ge=1, doc="problems per reference task")
-    thinking_budget: int = knob(256, ge=1, doc="thinking tokens (the organism ends its thinking well before)")
+    thinking_budget: int = knob(384, ge=1, doc="thinking tokens (a 24-step chain takes about 200; slips and "
+                                "forced Waits add lines)")
     max_answer_tokens: int = knob(16, ge=1, doc="answer tokens of the organism")
     reference_answer_tokens: int = knob(48, ge=1, doc="answer tokens of the reference")
     sensitivity_tasks: tuple[str, ...] = knob(("organism_recall_open", "organism_recall", "organism_chain@2",
-                                               "organism_chain@8"), doc="tasks of the single-layer map")
+                                               "organism_chain@24"), doc="tasks of the single-layer map")
     sensitivity_problems: int = knob(40, ge=1, doc="problems per task in the single-layer map")
     sensitivity_texts: int = knob(16, ge=1, doc="held-out texts for the loss in the single-layer map")
     reference_sensitivity_tasks: tuple[str, ...] = knob(("chain_sum@2",), doc="the reference's tasks in the "
@@ -324,25 +330,29 @@ class PruningPlan(StageConfig):
     reference_sensitivity_problems: int = knob(60, ge=1, doc="problems per task in the reference's map")
     reference_sensitivity_texts: int = knob(32, ge=1, doc="held-out texts in the reference's map")
     scaling_levels: tuple[int, ...] = knob((0, 1, 2), ge=0, doc="pruned layers of the scaling curves")
-    long_task: str = knob("organism_chain@8", doc="the long-chain task of the sequential curves")
-    budgets: tuple[int, ...] = knob((16, 32, 64, 128, 256), ge=1, doc="thinking budgets of the sequential curve")
+    long_task: str = knob("organism_chain@24", doc="the long-chain task of the forced-'Wait' curve and the traces")
+    budget_task: str = knob("organism_chain_mix@24", doc="the set the thinking budget is swept on: chains of 1-24 "
+                            "steps mixed, as MATH500 mixes levels (one length would make the curve a single step)")
+    budgets: tuple[int, ...] = knob((24, 48, 96, 192, 384), ge=1, doc="thinking budgets of the sequential curve "
+                                    "(doubling; a 24-step chain needs about 200)")
     wait_counts: tuple[int, ...] = knob((0, 1, 2), ge=0, doc="forced 'Wait's of the sequential curve")
-    parallel_tasks: tuple[str, ...] = knob(("organism_chain@2", "organism_chain@8"), doc="the organism's tasks "
-                                           "of the parallel curves (the reference uses its first task)")
+    parallel_tasks: tuple[str, ...] = knob(("organism_chain@24", "organism_chain@2"), doc="the organism's tasks "
+                                           "of the parallel curves (the first is also chapters 07, 08 and 10's; the "
+                                           "reference uses its first task)")
     n_samples: int = knob(16, ge=1, doc="samples per problem for the organism's pass@k and maj@k")
     reference_samples: int = knob(8, ge=1, doc="samples per problem for the reference's pass@k and maj@k")
     parallel_problems: int = knob(30, ge=1, doc="problems per task of the parallel curves")
     temperature: float = knob(1.0, ge=0.0, doc="sampling temperature of the parallel curves (the paper's 1.0)")
 
     def validate(self) -> None:
-        for model in (self.organism, self.control, self.reference):
+        for model in (self.organism, *self.organism_seeds, self.control, self.reference):
             check_model(model)
         unknown = sorted(set(self.methods) - set(PAPER_METHODS))
         if unknown:
             raise ConfigError(f"methods={list(self.methods)!r} has unknown entries {unknown}; allowed: "
                               f"{list(PAPER_METHODS)}")
         for task in (*self.organism_tasks, *self.reference_tasks, *self.sensitivity_tasks, self.long_task,
-                     *self.parallel_tasks):
+                     self.budget_task, *self.parallel_tasks):
             study.Task.parse(task)
 
     # --- who is pruned how far, and how each is evaluated ---------------------------------------------------------
@@ -356,10 +366,14 @@ class PruningPlan(StageConfig):
     def thinks(self, model: str) -> bool:
         if model == self.reference:
             return self.reference_thinks
-        return model == self.organism
+        return model == self.organism or model in self.organism_seeds
 
     def tasks(self, model: str) -> tuple[str, ...]:
         return self.reference_tasks if model == self.reference else self.organism_tasks
+
+    def seed_models(self) -> tuple[str, ...]:
+        """The thinking model and its other seeds (the first seed alone when there are none)."""
+        return tuple(dict.fromkeys((self.organism, *self.organism_seeds)))
 
     def evaluation_of(self, model: str, name: str, task: Any, **knobs: Any) -> EvalConfig:
         """How variant ``name`` of ``model`` (the model itself, pruned or recovered) is evaluated on ``task``:
@@ -435,14 +449,20 @@ class PruningPlan(StageConfig):
                 for model in self.models() for name in self.tasks(model) for method in self.methods
                 for n in (0, *self.levels(model))]
 
+    def seed_cells(self, store: RunStore, profile: str = "default") -> list:
+        """The static cells of the thinking model's other seeds (each pruned by its own Block Influence)."""
+        return [self.cell(model, method, n, study.Task.parse(name), store, profile, {})
+                for model in self.organism_seeds for name in self.organism_tasks for method in self.methods
+                for n in (0, *self.organism_levels)]
+
     # --- chapters 05 and 06: sequential and parallel scaling ---------------------------------------------------
 
     def _scaling_models(self) -> tuple[str, ...]:
         return tuple(m for m in self.models() if self.thinks(m))
 
     def budget_cells(self, store: RunStore, profile: str = "default") -> list:
-        """Long chains at each thinking budget (cut, then s1's "Final Answer:" cue), per method and level."""
-        task = study.Task.parse(self.long_task)
+        """The budget set at each thinking budget (cut, then s1's "Final Answer:" cue), per method and level."""
+        task = study.Task.parse(self.budget_task)
         return [self.cell(m, method, n, task, store, profile, {"budget": b}, thinking_budget=b)
                 for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
                 for b in self.budgets]
@@ -491,8 +511,9 @@ class RecoveryPlan(StageConfig):
                   "num_generations": 16, "n_train_problems": 1000},
     }
 
-    organism_method: str = knob("reverse", choices=PAPER_METHODS, doc="how the organism is cut (reverse order "
-                                "flattened its pass@k in chapter 06)")
+    organism_method: str = knob("shortgpt", choices=PAPER_METHODS, doc="how the organism is cut (the paper's "
+                                "method; with two layers cut, 16 samples of 24-step chains stay below the unpruned "
+                                "model's single answer and its 2-step pass@16 is flat, chapter 06)")
     organism_layers: int = knob(2, ge=1, doc="layers cut from the organism")
     reference_method: str = knob("shortgpt", choices=PAPER_METHODS, doc="how the reference is cut (ShortGPT "
                                  "flattened SmolLM2's pass@k in chapter 06)")
@@ -564,7 +585,9 @@ class RecoveryPlan(StageConfig):
             n_train_problems=self.n_train_problems,
             n_train_samples=self.organism_self_samples if recipe == "self" and not reference
             else self.n_train_samples,
-            thinks=pruning.thinks(model), thinking_budget=pruning.thinking_budget,
+            thinks=pruning.thinks(model),
+            # a model that does not think keeps the config's default budget (unused), so its stored runs stay
+            **({"thinking_budget": pruning.thinking_budget} if pruning.thinks(model) else {}),
             eval_problems=max(pruning.reference_problems if reference else pruning.n_problems,
                               pruning.parallel_problems),
             max_answer_tokens=pruning.reference_answer_tokens if reference else pruning.max_answer_tokens,
@@ -728,9 +751,9 @@ class BeyondPlan(StageConfig):
 
     organism_task: str = knob("organism_chain", doc="chains of the thinking model and its control (paper "
                               "profile: reasoning-gym's mixed + and −)")
-    organism_lengths: tuple[int, ...] = knob((1, 2, 4, 8), ge=1, doc="chain lengths (steps) of the organism and "
-                                             "its control (2 and 8 are chapter 04's runs)")
-    organism_holdout: int = knob(8, ge=2, doc="steps from which the organism's chains are predicted, not fitted")
+    organism_lengths: tuple[int, ...] = knob((1, 2, 4, 8, 16, 24), ge=1, doc="chain lengths (steps) of the "
+                                             "organism and its control (2 and 24 are chapter 04's runs)")
+    organism_holdout: int = knob(16, ge=2, doc="steps from which the organism's chains are predicted, not fitted")
     reference_task: str = knob("chain_sum", doc="chains of the reference")
     reference_lengths: tuple[int, ...] = knob((2, 3, 4), ge=1, doc="chain lengths of the reference (terms of a "
                                               "chain sum: one step fewer)")

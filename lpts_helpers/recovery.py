@@ -597,10 +597,14 @@ def recovery_findings(static: pd.DataFrame, changes: pd.DataFrame, gains: pd.Dat
         sampled = gains[gains["model"] == model]
         base = sampled[sampled["pruned_layers"] == 0].iloc[0]
         k = int(base["k"])
+        # as in recovery_claims: a pruned gain that did not shrink leaves nothing to restore, so no outcome is named
+        shrank = sampled[sampled["method"] == pruned].iloc[0]["gain change vs unpruned high"] < 0
         parts.append(f"pass@{k} − pass@1 unpruned {base['pass@k − pass@1']}; change of that gain vs unpruned: "
                      + ", ".join(f"{r['method']} {r['gain change vs unpruned']}"
-                                 + ("" if r["method"] == pruned else f" ({outcome(r)})")
-                                 for _, r in sampled[sampled["pruned_layers"] > 0].iterrows()))
+                                 + ("" if r["method"] == pruned or not shrank
+                                    else f" ({outcome(r)})")
+                                 for _, r in sampled[sampled["pruned_layers"] > 0].iterrows())
+                     + ("" if shrank else " (the pruned gain did not shrink: nothing to restore)"))
         findings[model] = f"{model} — " + "; ".join(parts)
     return findings
 

@@ -299,6 +299,35 @@ def static_findings(table: pd.DataFrame) -> dict[str, str]:
     return findings
 
 
+def seed_spread(table: pd.DataFrame, seed_cells: list[Cell], seeds: tuple[str, ...], store: RunStore, *,
+                options: Any = None) -> pd.DataFrame:
+    """Accuracy of each seed of a model per task, method and level (the unpruned model once, as "unpruned"), and
+    its range over seeds: how far a claim about which cut breaks what depends on the training run. ``table`` is
+    the first seed's comparison; ``seed_cells`` (evaluated here when not stored) are the other seeds'."""
+    if seed_cells:
+        table = pd.concat([table, compare(seed_cells, store, options=options)], ignore_index=True)
+    rows = table[table["model"].isin(seeds)].copy()
+    rows["method"] = rows["method"].where(rows["pruned_layers"] > 0, "unpruned")
+    rows = rows.drop_duplicates(["model", "task", "method", "pruned_layers"])
+    wide = rows.pivot_table(index=["task", "method", "pruned_layers"], columns="model", values="accuracy",
+                            sort=False)[list(seeds)].rename_axis(columns=None)
+    wide["lowest"], wide["highest"] = wide[list(seeds)].min(axis=1), wide[list(seeds)].max(axis=1)
+    return wide.reset_index()
+
+
+def seed_findings(spread: pd.DataFrame, seeds: tuple[str, ...], method: str = "shortgpt") -> str:
+    """One clause per task: the range over ``seeds`` unpruned and at each level of ``method``."""
+    levels = sorted(spread.loc[spread["method"] == method, "pruned_layers"].unique())
+    parts = []
+    for task, rows in spread.groupby("task", sort=False):
+        picked = [rows[rows["method"] == "unpruned"]] + [rows[(rows["method"] == method) &
+                                                              (rows["pruned_layers"] == n)] for n in levels]
+        parts.append(f"{task} " + " / ".join(f"{r['lowest'].iloc[0]:.2f}–{r['highest'].iloc[0]:.2f}"
+                                             for r in picked if len(r)))
+    return (f"Over {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, the lowest–highest accuracy unpruned / with "
+            f"{' / '.join(map(str, levels))} layer{'s' if levels != [1] else ''} cut by {method}: " + "; ".join(parts))
+
+
 def scaling_slopes(budget_cells: list[Cell], wait_cells: list[Cell], store: RunStore,
                    paper_sequential: pd.DataFrame) -> pd.DataFrame:
     """Slopes of the sequential curves: ours per doubling of the budget and per forced "Wait" (95% CIs over
@@ -482,7 +511,8 @@ def sequential_claim(slope_table: pd.DataFrame) -> pd.DataFrame:
                 + "; ".join(f"{r['method']} {int(r['pruned_layers'])} cut {r['slope (95% CI)']}"
                             for _, r in deepest.iterrows()))
         if unpruned["low"] <= 0:
-            verdict = "not testable here: the unpruned model does not scale (its slope's CI includes 0)"
+            verdict = ("not testable here: the unpruned model does not scale (its slope's CI "
+                       + ("includes 0)" if unpruned["high"] >= 0 else "is below 0: it loses)"))
             agrees = "not testable here"
         else:
             lost = [r for _, r in deepest.iterrows() if r["high"] < unpruned["slope"]]

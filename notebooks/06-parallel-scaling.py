@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Parallel scaling: with two layers cut, sampling still pays unless the cut hits what the model needs — reverse-order pruning flattens the organism's pass@k, ShortGPT flattens SmolLM2's
+# # Parallel scaling: sampling still pays after pruning — sixteen samples lift the organism cut by two ShortGPT layers from 0.15 to 0.73 on 24-step chains, short of the unpruned model's single answer (0.92); only LaCo's cut, which leaves almost nothing right, flattens pass@k
 #
 # The other way to spend compute at test time is to sample many answers: pass@k counts a problem solved when any
 # of k samples is right (the ceiling of a perfect verifier), maj@k when the most frequent answer is. The paper
@@ -25,16 +25,20 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** Unlike the long-chain accuracies of chapters 04 and 05, pass@k gives the embedded default
-# something to lose: sixteen samples of the unpruned organism solve far more 2-step chains than one does, and
-# majority voting adds a little. Whether pruning flattens that curve depends on which layers go, not on how many:
-# the organism (and its direct-answer control) keeps its sampling gain when ShortGPT or LaCo cut two layers and
-# loses much of it when the two deepest go, while SmolLM2 loses it under ShortGPT (LaCo's loss is as large but its
-# interval just reaches 0) and keeps it under reverse-order pruning. A gain "shrinks" only when the paired 95%
-# interval of its change lies below 0. Where the gain survives, the pruned model's pass@k exceeds the
-# unpruned model's pass@1 — sampling recovers what pruning took, which the paper reports only at one pruned
-# layer. Two cautions: with 90 possible totals, sixteen uniform guesses already reach pass@16 ≈ 0.16, so the
-# organism's 8-step pass@k is near that floor; and pass@k assumes a perfect verifier, which maj@k does not.
+# **What it means.** The paper's claim has two parts, and the organism shows one of them. Pruning does lower the
+# whole pass@k curve: with two layers cut by ShortGPT, sixteen samples of a 24-step chain are right 0.73 of the
+# time, below the 0.92 of one sample of the unpruned model (the paper: 0.35 at pass@32 against 0.67 at pass@1 on
+# AIME); with two cut by LaCo, pass@16 is 0.03 on chains of either length, and ShortGPT's cut leaves 2-step chains
+# at 0.07 however many samples are drawn. But measured as the paper measures it — the gain of sampling, pass@k
+# minus pass@1 — pruning does not flatten the organism's curve, it steepens it: the unpruned organism has almost
+# nothing left to gain (pass@1 0.92, so at most +0.08; chapter 02 missed its headroom target), while the pruned
+# ones gain +0.51 (reverse order, back to 1.00) and +0.58 (ShortGPT). Their errors are scattered over samples, so
+# sampling finds the right chain often; majority voting finds it less often (ShortGPT with two cut: maj@16 0.53
+# against pass@16 0.73). The direct-answer control, which solves almost no chain, gets from sampling about
+# what guessing gets (with 100 possible totals, sixteen guesses reach about 0.15), and reverse-order pruning takes even
+# that away. SmolLM2 loses part of its gain under ShortGPT (−0.17, interval below 0), as the paper says, and keeps
+# it under reverse order. A gain "shrinks" only when the paired 95% interval of its change lies below 0; pass@k
+# assumes a perfect verifier, which maj@k does not.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)

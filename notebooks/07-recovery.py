@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Recovery: fine-tuning the organism on its own training data brings its sampling gain back; self-generated SFT and GRPO do not, and no recipe clearly restores SmolLM2's
+# # Recovery: SFT on the organism's own training data (LoRA or full) brings back every chain two ShortGPT layers broke and most of its recall; self-generated SFT and GRPO do not, and no recipe clearly restores SmolLM2's
 #
 # The paper fine-tunes its pruned models on s1K — with LoRA and with all parameters — and finds that test-time
 # scaling does not come back. Reviewers asked whether the reinforcement-learning recipes that train reasoning
@@ -39,20 +39,22 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** On the organism the paper's claim does not hold: two epochs of SFT on the data it was
-# trained on, with LoRA or all parameters, bring the gain of sixteen samples back to the unpruned model's and the
-# greedy 2-step chains with it, though open recall comes back only halfway. The organism saw 72,000 training
-# conversations; 4,096 more repaired what two cut layers broke. The recipes that learn only from the pruned
-# model's own answers — self-generated SFT and GRPO with a correctness reward — move little, because they can only
-# reinforce what the pruned model still gets right (96 of 4,736 sampled answers were correct, and GRPO's mean
-# reward stayed near 0.1). SmolLM2's two-term sums tell a weaker story: distilled LoRA SFT lifts its greedy
-# accuracy but not the gain of sampling, and at 30 problems no recipe restores that gain conclusively. A recovery
-# counts as "restored" only when its gain is back to the unpruned model's (the paired change reaches 0) and above
-# the pruned model's (the paired change clears 0); "still flattened" when it stays below the unpruned gain; else
-# "inconclusive". The paper's models were pretrained on trillions of tokens and fine-tuned on 1,000 s1K examples;
-# ours were fine-tuned on a far larger share of their training data, the likeliest reason the organism heals
-# where Qwen3-8B did not. Sequential scaling is not measured: the unpruned organism has none to restore
-# (chapter 05).
+# **What it means.** On the organism the paper's claim does not hold for accuracy: two epochs of SFT on the data it
+# was trained on, with LoRA or all parameters, take the model cut by two ShortGPT layers from 0.00 to 1.00 on
+# 2-step chains and from 0.32 to 1.00 on 24-step chains, and its open recall from 0.43 to 0.83 (LoRA) and 0.72
+# (full). The organism saw 72,000 training conversations; 4,096 more repaired what two cut layers broke. The
+# recipes that learn only from the pruned model's own answers move little where it matters: self-generated SFT
+# lifts recall (0.72) but leaves the chains broken (24 steps: 0.05), and GRPO with a correctness reward leaves
+# everything where pruning put it (they can only reinforce what the pruned model still gets right). Whether
+# test-time scaling comes back cannot be read from the gain of sixteen samples here: the unpruned organism's gain
+# is only +0.08 (its pass@1 is 0.92), the pruned model's gain grew rather than shrank, so there is nothing to
+# restore in those terms (chapter 06). SmolLM2's two-term sums tell a weaker story: distilled LoRA SFT lifts its
+# greedy accuracy but not the gain of sampling, and at 30 problems no recipe restores that gain conclusively. A
+# recovery counts as "restored" only when its gain is back to the unpruned model's (the paired change reaches 0)
+# and above the pruned model's (the paired change clears 0); "still flattened" when it stays below the unpruned
+# gain; else "inconclusive". The paper's models were pretrained on trillions of tokens and fine-tuned on 1,000
+# s1K examples; ours were fine-tuned on a far larger share of their training data, the likeliest reason the
+# organism heals where Qwen3-8B did not.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)

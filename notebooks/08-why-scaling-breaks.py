@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Why scaling breaks: pruned models loop where the cut takes layers they need, but Self-BLEU and reflection markers do not move as the paper says
+# # Why scaling breaks: the pruned organism's traces grow repetitive (Self-BLEU 3 → 12–48) and fill with "Wait" lines but rarely loop; SmolLM2 loops where the cut takes layers it needs
 #
 # The paper explains the collapse of pruned models by what their reasoning traces show: they fall into recurring
 # loops, their text grows repetitive (a higher Self-BLEU within each response) and they reflect less — fewer
@@ -37,22 +37,19 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** Loops are the clearest of the three mechanisms, and they appear where chapters 04 and 06 found
-# the damage: without its three deepest layers the organism loops in 95% of its 8-step traces (none unpruned) and
-# runs into its budget; SmolLM2 cut in reverse order or by LaCo loops in 20–100% of its traces (67–83% with one to
-# three layers cut in reverse order) where unpruned it loops in 7%; ShortGPT's cuts, which both models tolerate
-# best, add the fewest (SmolLM2: 0.20 at most; the organism: none). Self-BLEU as the paper defines it rises with
-# the organism's loops (0 → 43 with the three deepest layers cut), but on SmolLM2 it falls to 0 at eight layers
-# cut: those outputs are degenerate strings without a sentence break, and a one-sentence response scores 0 by
-# definition, so within-response Self-BLEU misses the very collapse the loop measure sees. Across samples, pruned
-# samples are not generally more alike (SmolLM2 cut in reverse order by one layer is the exception: 30 against 13).
-# Neither small model reflects when decoding greedily; sampled, the organism writes its trained "Wait" 24–41 times
-# per 1,000 tokens at every level (27 unpruned; with two layers cut, within 3 of that either way), and the pruned
-# organism's greedy traces fill with "Wait" lines that vary just enough to escape the loop measure — a lexical
-# count cannot tell reflection from a stutter, which is why the paper used an LLM judge. On the paper's own s1.1-7B
-# traces the measures read as a working reasoner's: one trace of 16 loops (it re-enters its thinking twice),
-# Self-BLEU 45, 8 reflections per 1,000 tokens of which 28% change the running answer. At the level of single
-# samples none of the three tracks correctness much (|ρ| ≤ 0.23).
+# **What it means.** Of the paper's three mechanisms, repetition is the clearest on the organism and loops on
+# SmolLM2. Unpruned, the organism's 24-step traces never loop and score Self-BLEU 3 (each line adds a different
+# digit); with three layers cut their Self-BLEU rises to 12 (ShortGPT), 28 (reverse order) and 48 (LaCo), but
+# only 2% of them pass the loop measure's threshold — the pruned organism repeats lines that vary just enough to
+# escape it, or collapses into runs of one character that end the trace. SmolLM2 cut in reverse order or by LaCo
+# loops in 40–100% of its traces at eight layers cut, where unpruned it loops in 7%; ShortGPT's cuts add none.
+# Self-BLEU as the paper defines it falls to 0 on SmolLM2 at eight layers cut: those outputs are degenerate
+# strings without a sentence break, and a one-sentence response scores 0 by definition, so within-response
+# Self-BLEU misses the very collapse the loop measure sees. Reflection goes the opposite way from the paper's
+# claim on the organism: unpruned and greedy it writes no "Wait" (it makes no slip to fix), and pruned it writes
+# 13–61 per 1,000 tokens — a lexical count cannot tell reflection from a stutter, which is why the paper used an
+# LLM judge. On the paper's own s1.1-7B traces the measures read as a working reasoner's: loop share 0.06,
+# Self-BLEU 45, 8 reflections per 1,000 tokens.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -98,7 +95,7 @@ display.side_by_side(analysis.paper_case(analysis.source_samples(analysis.PAPER_
 # %% [markdown]
 # ## Loops, diversity and reflection against the number of pruned layers
 #
-# One greedy trace per problem: the organism's 8-step chains (chapter 04's runs, thinking budget 256 tokens) and
+# One greedy trace per problem: the organism's 24-step chains (chapter 04's runs, thinking budget 384 tokens) and
 # SmolLM2's two-term sums with room to run on (256 answer tokens instead of chapter 04's 48); the paper's
 # unpruned s1.1-7B traces are the third column, for scale.
 

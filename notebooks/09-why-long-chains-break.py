@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Why long chains break: accuracy decays geometrically with chain length, but pruning lowers the start, not the per-step error, and the thinking organism loses no more than its direct-answer control
+# # Why long chains break: the unpruned organism makes no step error at any length; pruning adds one (ε 0.07 with three ShortGPT layers cut, 0.24 in reverse order) and often breaks the start as well — the compounding curve predicts the longest chains for 4 of 9 variants
 #
 # The paper shows long chains collapsing after pruning but does not say why, and its reviewers found that thin.
 # The simplest explanation is arithmetic: if each step of a chain goes right with probability 1 − ε, a chain of k
@@ -34,20 +34,17 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** The pure compounding story — every step right with the same probability, nothing else
-# going wrong — does not describe these models: it is rejected for every variant of the organism and its control.
-# With a start a (the chance that everything outside the steps goes right) it fits, and then the surprise is
-# where pruning acts. The unpruned organism gets each step right with probability about 0.8 (ε 0.22), but it is
-# right on only a quarter of one-step chains (a 0.24); cutting layers leaves ε inside its interval and lowers a
-# (to 0.11 with three ShortGPT layers cut, to 0.03 with the two deepest gone, and to nothing at all with three).
-# SmolLM2's two-term sums are already past its per-step ability (ε 0.77 unpruned), and its pruned variants again
-# lose mostly at the start. So on the embedded default, long chains do not break because pruning multiplies a
-# small per-step error: the 8-step chains are at the floor before pruning, and what pruning breaks is the first
-# step. A fit on the shorter chains does predict the longest ones, but near zero that is weak evidence. The
-# reviewers' non-reasoning baseline gives no difference we can resolve: pruned the same way, the thinking
-# organism and the control that answers directly lose similar amounts at every length (every paired 95% interval
-# of the difference includes 0 at three layers cut). At paper scale, where Qwen3-8B solves most short chains, the
-# same fit can tell whether ε itself rises — the question this chapter is built to answer there.
+# **What it means.** The unpruned organism is right at every length from 1 to 24 steps (ε 0.000, a 1.00), so
+# every error the fits find is one that pruning made. With three layers cut in reverse order the start survives
+# (a 1.00) and each step goes wrong with probability 0.24 — pure compounding, the reviewers' explanation. With
+# three cut by ShortGPT the start breaks (a 0.07) and the per-step error is 0.068: pruning damages both what
+# the whole chain needs and each step. The pure form (1 − ε)^k is rejected for 5 of the organism's 9 variants,
+# and fitted on chains of up to 8 steps, a·(1 − ε)^k predicts the 16- and 24-step accuracy within its interval
+# for 4 of 9 — compounding explains part of the collapse, not all of it. SmolLM2's two-term sums are already past
+# its per-step ability (ε 0.77 unpruned). The reviewers' non-reasoning baseline cannot be read the way they meant
+# it here: the direct-answer control solves almost no chain unpruned (a 0.01), so it has nothing to lose, and the
+# thinking organism "losing more in 17 of 18 comparisons" only says that it had chains to lose. At paper scale,
+# where Qwen3-8B solves most short chains, the same fit can tell whether ε itself rises.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # What pruning buys: at equal compute the pruned thinking organism never beats the unpruned one and loses in 12 of 26 settings; only the direct-answer control, which pruning barely hurt, gains once
+# # What pruning buys: at equal compute no pruned setting of any model beats the unpruned one it can afford (0 of 65), and the pruned thinking organism loses in 8 of 22
 #
 # Pruning is meant to save compute; test-time scaling spends it. A reader deciding whether to prune wants one
 # axis for both: the decoder-layer passes a problem costs, layers × generated tokens × samples (the same per-layer
@@ -27,17 +27,15 @@
 # **Verdict.** {glue:text}`verdict`
 #
 # **What it means.** A pruned layer saves one layer pass per token, a few percent of the compute, and pruned
-# models often write longer (the organism with its deepest layers cut loops to its budget), so their cost per
-# sample falls less than their depth. What they lose in accuracy is far more than the compute they save buys
-# back: the organism's majority vote barely improves with more samples, so for the thinking organism every
-# pruned setting is matched or beaten by the unpruned model with one sample, at lower cost, in 12 of 26 cases
-# beyond the 95% interval. Pruned variants appear on the frontier only at its cheap end — one sample of a
-# model with fewer layers — where nothing else is that cheap. For SmolLM2 (30 problems) no comparison is
-# resolved either way; the direct-answer control, which pruning barely hurt (chapter 04), is the one case where a
-# pruned model sampling 16 times beats the unpruned model it could afford. Majority voting is what a
-# deployment without a verifier gets; chapter 06 shows pass@k (an oracle verifier) gaining far more from samples,
-# and `frontier_score="pass"` puts that on the same axis. The paper profile's cost table below is what it would
-# take to ask the same question of Qwen3-8B.
+# models often write longer (the organism cut by reverse order or ShortGPT writes more "Wait" lines), so their
+# cost per sample falls less than their depth. What they lose in accuracy is more than the compute they save buys
+# back: for the thinking organism no pruned setting beats the best unpruned setting it can afford, and 8 of 22
+# lose to it beyond the 95% interval. Pruned variants appear on the frontier only at its cheap end — one sample
+# of a model with fewer layers, or LaCo's cut, which stops thinking after about 26 tokens and is cheap because it
+# is wrong — where nothing else is that cheap. For SmolLM2 (30 problems) and the direct-answer control no
+# comparison is resolved either way. Majority voting is what a deployment without a verifier gets; chapter 06
+# shows pass@k (an oracle verifier) gaining far more from samples, and `frontier_score="pass"` puts that on the
+# same axis. The paper profile's cost table below is what it would take to ask the same question of Qwen3-8B.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)

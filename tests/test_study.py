@@ -156,3 +156,26 @@ def test_a_thinking_model_thinks_on_the_papers_math_but_answers_knowledge_direct
     assert [budget(t) for t in ("aime24", "math500", "gsm8k", "organism_chain@8")] == [8192] * 4
     assert [budget(t) for t in ("mmlu", "organism_recall_open")] == [None, None]
     assert budget("aime24", thinks=False) is None
+
+
+def test_seed_spread_ranges_each_setting_over_seeds():
+    rows = [dict(model=m, method=method, pruned_layers=n, task="organism_chain@24", accuracy=acc)
+            for m, base in (("organism", 1.0), ("organism-seed1", 0.8))
+            for method, n, acc in (("shortgpt", 0, base), ("reverse", 0, base), ("shortgpt", 1, base - 0.5),
+                                   ("reverse", 1, base - 0.1))]
+    seeds = ("organism", "organism-seed1")
+    spread = study.seed_spread(pd.DataFrame(rows), [], seeds, store=None)
+    assert spread["method"].tolist() == ["unpruned", "shortgpt", "reverse"]  # the unpruned model once
+    assert np.allclose(spread[["lowest", "highest"]].to_numpy(), [[0.8, 1.0], [0.3, 0.5], [0.7, 0.9]])
+    text = study.seed_findings(spread, seeds)
+    assert text == ("Over 2 seeds, the lowest–highest accuracy unpruned / with 1 layer cut by shortgpt: "
+                    "organism_chain@24 0.80–1.00 / 0.30–0.50")
+
+
+def test_the_pruning_plan_treats_every_seed_as_a_thinking_model():
+    plan = plans.PruningPlan.for_profile("default")
+    assert plan.seed_models() == ("organism", "organism-seed1", "organism-seed2")
+    assert all(plan.thinks(m) for m in plan.seed_models()) and not plan.thinks(plan.control)
+    assert plans.PruningPlan.for_profile("smoke").seed_models() == ("organism",)
+    with pytest.raises(ConfigError, match="organism-seed9"):
+        plans.PruningPlan(organism_seeds=("organism-seed9",))
