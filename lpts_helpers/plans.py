@@ -279,7 +279,8 @@ class PruningPlan(StageConfig):
     direct-answer control and a real LLM (the embedded default), or the paper's models (``paper``)."""
 
     PROFILE_DEFAULTS = {
-        "smoke": {"methods": ("shortgpt", "reverse"), "organism_seeds": (), "organism_levels": (1,), "reference_levels": (1,),
+        "smoke": {"methods": ("shortgpt", "reverse"), "organism_seeds": (), "organism_levels": (1,),
+                  "reference_levels": (1,),
                   "n_problems": 3, "reference_problems": 2, "reference_answer_tokens": 8,
                   "organism_tasks": ("organism_recall_open", "organism_chain@2"), "reference_tasks": ("chain_sum@2",),
                   "sensitivity_tasks": ("organism_recall_open",), "sensitivity_problems": 2, "sensitivity_texts": 2,
@@ -288,11 +289,13 @@ class PruningPlan(StageConfig):
                   "wait_counts": (0, 1), "parallel_tasks": ("organism_chain@2",),
                   "n_samples": 2, "reference_samples": 2, "parallel_problems": 2},
         "default": {},
-        "paper": {"organism": "qwen3-8b", "organism_seeds": (), "control": "qwen3-8b", "reference": "s1.1-7b", "backend": "vllm",
+        "paper": {"organism": "qwen3-8b", "organism_seeds": (), "control": "qwen3-8b", "reference": "s1.1-7b",
+                  "backend": "vllm",
                   "organism_levels": (1, 2, 3, 4, 5, 6, 7), "reference_levels": (1, 2, 3),
                   "organism_tasks": ("mmlu", "gsm8k", "math500", "aime24"), "reference_tasks": ("math500", "aime24"),
                   "n_problems": 500, "reference_problems": 500, "thinking_budget": 8192, "max_answer_tokens": 1024,
-                  "reference_answer_tokens": 1024, "budgets": (512, 1024, 2048, 4096, 8192), "long_task": "aime24", "budget_task": "aime24",
+                  "reference_answer_tokens": 1024, "budgets": (512, 1024, 2048, 4096, 8192), "long_task": "aime24",
+                  "budget_task": "aime24",
                   "parallel_tasks": ("aime24",), "n_samples": 64, "reference_samples": 64, "parallel_problems": 30,
                   "scaling_levels": (0, 1, 2, 3), "sensitivity_tasks": (), "reference_sensitivity_tasks": (),
                   "reference_thinks": True},
@@ -443,17 +446,16 @@ class PruningPlan(StageConfig):
 
     # --- chapter 04: static benchmarks --------------------------------------------------------------------------
 
-    def static_cells(self, store: RunStore, profile: str = "default") -> list:
-        """Every model × task × method × level (level 0, the unpruned model, shared by the methods)."""
+    def static_cells(self, store: RunStore, profile: str = "default", models: tuple[str, ...] | None = None) -> list:
+        """Every model × task × method × level (level 0, the unpruned model, shared by the methods), for
+        ``models`` (default: the plan's)."""
         return [self.cell(model, method, n, study.Task.parse(name), store, profile, {})
-                for model in self.models() for name in self.tasks(model) for method in self.methods
-                for n in (0, *self.levels(model))]
+                for model in (self.models() if models is None else models) for name in self.tasks(model)
+                for method in self.methods for n in (0, *self.levels(model))]
 
     def seed_cells(self, store: RunStore, profile: str = "default") -> list:
         """The static cells of the thinking model's other seeds (each pruned by its own Block Influence)."""
-        return [self.cell(model, method, n, study.Task.parse(name), store, profile, {})
-                for model in self.organism_seeds for name in self.organism_tasks for method in self.methods
-                for n in (0, *self.organism_levels)]
+        return self.static_cells(store, profile, self.organism_seeds)
 
     # --- chapters 05 and 06: sequential and parallel scaling ---------------------------------------------------
 

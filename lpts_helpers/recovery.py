@@ -582,6 +582,12 @@ def outcome(row: Any) -> str:
     return "restored" if row["gain change vs pruned low"] > 0 else "inconclusive"
 
 
+def pruned_gain_shrank(gains: pd.DataFrame, pruned_arm: str) -> bool:
+    """Whether the pruned arm's gain of k samples fell below the unpruned model's (CI of the change below 0);
+    when it did not, a recovery has nothing to restore."""
+    return bool(gains[gains["method"] == pruned_arm].iloc[0]["gain change vs unpruned high"] < 0)
+
+
 def recovery_findings(static: pd.DataFrame, changes: pd.DataFrame, gains: pd.DataFrame) -> dict[str, str]:
     """Per model, one sentence: what pruning took, what each recipe gave back on each task (paired change against
     the pruned model), and whether the sampling gain came back."""
@@ -597,8 +603,7 @@ def recovery_findings(static: pd.DataFrame, changes: pd.DataFrame, gains: pd.Dat
         sampled = gains[gains["model"] == model]
         base = sampled[sampled["pruned_layers"] == 0].iloc[0]
         k = int(base["k"])
-        # as in recovery_claims: a pruned gain that did not shrink leaves nothing to restore, so no outcome is named
-        shrank = sampled[sampled["method"] == pruned].iloc[0]["gain change vs unpruned high"] < 0
+        shrank = pruned_gain_shrank(sampled, pruned)  # else nothing to restore: no outcome is named
         parts.append(f"pass@{k} − pass@1 unpruned {base['pass@k − pass@1']}; change of that gain vs unpruned: "
                      + ", ".join(f"{r['method']} {r['gain change vs unpruned']}"
                                  + ("" if r["method"] == pruned or not shrank
@@ -630,7 +635,7 @@ def recovery_claims(gains: pd.DataFrame, pruned_arms: dict[str, str],
     for claim, paper_text, recipes, claimed in CLAIMS:
         parts, hits, total = [], 0, 0
         for model, group in gains.groupby("model", sort=False):
-            if group[group["method"] == pruned_arms[model]].iloc[0]["gain change vs unpruned high"] >= 0:
+            if not pruned_gain_shrank(group, pruned_arms[model]):
                 parts.append(f"{model}: its pruned gain did not shrink (nothing to restore)")
                 continue
             labels = [recipe_arms[model][r] for r in recipes if r in recipe_arms[model]]

@@ -325,7 +325,8 @@ def seed_findings(spread: pd.DataFrame, seeds: tuple[str, ...], method: str = "s
         parts.append(f"{task} " + " / ".join(f"{r['lowest'].iloc[0]:.2f}–{r['highest'].iloc[0]:.2f}"
                                              for r in picked if len(r)))
     return (f"Over {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, the lowest–highest accuracy unpruned / with "
-            f"{' / '.join(map(str, levels))} layer{'s' if levels != [1] else ''} cut by {method}: " + "; ".join(parts))
+            f"{' / '.join(map(str, levels))} layer{'s' if levels != [1] else ''} cut by {method}: "
+            + "; ".join(parts))
 
 
 def scaling_slopes(budget_cells: list[Cell], wait_cells: list[Cell], store: RunStore,
