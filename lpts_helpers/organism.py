@@ -447,7 +447,8 @@ class ConsolidationConfig(StageConfig):
         return identity
 
     def first_phase(self) -> OrganismConfig:
-        return OrganismConfig.for_profile(self.profile, kind=self.kind, seed=self.seed)
+        recipe = CONTROL_RECIPE if self.kind == "direct" and self.profile == "default" else {}
+        return OrganismConfig.for_profile(self.profile, kind=self.kind, seed=self.seed, **recipe)
 
     def world(self) -> World:
         return self.first_phase().world()
@@ -466,6 +467,11 @@ class ConsolidationConfig(StageConfig):
     def data_seed(self, block: int) -> str:
         return f"consolidation:{self.seed}:{block}"
 
+
+# The direct-answer control's first phase. Spread over chains of 1-32 steps, most of which cannot be added up
+# without writing the steps out, it learned no sum at all (short chains 0.00-0.03); on chains of 1-4 steps for
+# 6,000 steps it adds them directly (LOG.md, 2026-12-03). Longer chains stay out of its reach either way.
+CONTROL_RECIPE = {"max_chain": 4, "steps": 6000}
 
 MICRO_BATCHES = 4  # per optimizer step; only the padding changes, not the gradient
 

@@ -212,9 +212,10 @@ class OrganismPlan(StageConfig):
         short = [k for k in self.chain_lengths if k <= 3]
         rows = []
 
-        def add(key: str, target: str, model: str, estimate: metrics.Estimate, met: bool) -> None:
+        def add(key: str, target: str, model: str, estimate: metrics.Estimate, met: bool | str) -> None:
             rows.append({"key": key, "target": target, "model": model, "measured": estimate.value,
-                         "low": estimate.low, "high": estimate.high, "met": "yes" if met else "no"})
+                         "low": estimate.low, "high": estimate.high,
+                         "met": met if isinstance(met, str) else "yes" if met else "no"})
 
         def accuracy(model: str, benchmark: str, length: int | None = None) -> pd.Series:
             return evaluation.per_problem(by[(model, benchmark, length)], store)
@@ -251,13 +252,14 @@ class OrganismPlan(StageConfig):
             gain = evaluation.paired_gain(evaluation.per_problem(waits[0], store),
                                           evaluation.per_problem(waits[-1], store))
             add("wait_gain", f"sequential: 0 → {self.wait_counts[-1]} forced 'Wait' at a fixed budget, a gain with CI "
-                f"above 0 (else a negative result)", model, gain, gain.low > 0)
+                f"above 0 (else a negative result)", model, gain, "yes" if gain.low > 0 else "negative")
         return pd.DataFrame(rows)
 
 
 def targets_view(targets: pd.DataFrame) -> pd.DataFrame:
     """The target table as a reader scans it: one row per target, one column per model ("value [low, high] ✓")."""
-    cells = targets.assign(cell=[f"{evaluation.interval(r.measured, r.low, r.high)} {'✓' if r.met == 'yes' else '✗'}"
+    marks = {"yes": "✓", "no": "✗", "negative": "(a measured negative result)"}
+    cells = targets.assign(cell=[f"{evaluation.interval(r.measured, r.low, r.high)} {marks[r.met]}"
                                  for r in targets.itertuples()])
     order = list(dict.fromkeys(targets["target"]))
     models = list(dict.fromkeys(targets["model"]))

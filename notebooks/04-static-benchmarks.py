@@ -41,10 +41,11 @@
 # one layer cut by ShortGPT / reverse order / LaCo, 0.43 or less with three, where the paper's MMLU keeps 0.88 at
 # three). Short chains fall with the long ones on seed 0 (ShortGPT with two cut: 2-step chains 0.00 — the pruned
 # model no longer stops after the prompt's two digits and adds digits of its own). The direct-answer control,
-# trained on the same facts, keeps them under ShortGPT and LaCo (0.98 and 0.98 with two cut, 0.82 and 0.80 with
-# three) and loses them all under reverse order: writing chains seems to crowd the thinking organism's recall
-# into its deeper layers. The control solves no chain, so its chains are uninformative (chapter 02 missed that
-# target). SmolLM2's two-term sums fall with the first layer cut and are gone at 8 of 30. Multiple-choice recall
+# trained on the same facts and on chains of 1–4 steps, keeps most of its facts under ShortGPT and LaCo (open
+# recall 0.85 and 0.98 of unpruned with one layer cut, 0.63 and 0.47 with three) and loses them under reverse
+# order (0.10 with one cut), as seed 0 does; its 2-step sums, answered at once, fall with its facts (0.85 / 0.23
+# / 0.74 of unpruned with one layer cut, 0.47 / 0.04 / 0.08 with three). It solves no 24-step chain unpruned
+# (none can be added up without writing the steps out), so those are uninformative. SmolLM2's two-term sums fall with the first layer cut and are gone at 8 of 30. Multiple-choice recall
 # by letter is at chance for every organism and says nothing; SmolLM2's MMLU is at chance too (chapter 01) and
 # is not used. The verdict and the summary's rows are seed 0's; the seeds' spread is the table at the end of
 # the next section.

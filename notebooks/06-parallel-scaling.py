@@ -34,9 +34,10 @@
 # nothing left to gain (pass@1 0.92, so at most +0.08; chapter 02 missed its headroom target), while the pruned
 # ones gain +0.51 (reverse order, back to 1.00) and +0.58 (ShortGPT). Their errors are scattered over samples, so
 # sampling finds the right chain often; majority voting finds it less often (ShortGPT with two cut: maj@16 0.53
-# against pass@16 0.73). The direct-answer control, which solves almost no chain, gets from sampling about
-# what guessing gets (with 100 possible totals, sixteen guesses reach about 0.15), and reverse-order pruning takes even
-# that away. SmolLM2 loses part of its gain under ShortGPT (−0.17, interval below 0), as the paper says, and keeps
+# against pass@16 0.73). The direct-answer control never answers a 24-step chain right, sampled or not; on
+# 2-step chains, which it answers at once (one sample right 0.73 of the time at temperature 1.0), sampling pays it
+# +0.27 unpruned and more after ShortGPT's or LaCo's cut (+0.34, +0.49), while reverse-order pruning leaves it
+# almost nothing to find (pass@1 0.01). SmolLM2 loses part of its gain under ShortGPT (−0.17, interval below 0), as the paper says, and keeps
 # it under reverse order. A gain "shrinks" only when the paired 95% interval of its change lies below 0; pass@k
 # assumes a perfect verifier, which maj@k does not.
 

@@ -27,8 +27,8 @@
 #   accuracies do not follow the curve), and an out-of-sample test: fitted on the shorter chains only, does it
 #   predict the accuracy of the longer ones within their intervals?
 # - **Does thinking make a model more fragile?** The reviewers asked for non-reasoning baselines. The organism's
-#   direct-answer control is the same architecture trained on the same data to answer without writing its
-#   steps; pruned the same way, does it lose less?
+#   direct-answer control is the same architecture trained on the same facts and on short chains (1–4 steps) to
+#   answer without writing its steps; pruned the same way, does it lose less?
 #
 # ε's intervals resample problems within each length; accuracy changes are paired over the same problems.
 #
@@ -41,9 +41,11 @@
 # the whole chain needs and each step. The pure form (1 − ε)^k is rejected for 5 of the organism's 9 variants,
 # and fitted on chains of up to 8 steps, a·(1 − ε)^k predicts the 16- and 24-step accuracy within its interval
 # for 4 of 9 — compounding explains part of the collapse, not all of it. SmolLM2's two-term sums are already past
-# its per-step ability (ε 0.77 unpruned). The reviewers' non-reasoning baseline cannot be read the way they meant
-# it here: the direct-answer control solves almost no chain unpruned (a 0.01), so it has nothing to lose, and the
-# thinking organism "losing more in 17 of 18 comparisons" only says that it had chains to lose. At paper scale,
+# its per-step ability (ε 0.77 unpruned). The reviewers' non-reasoning baseline answers short chains at once
+# but loses accuracy with every digit it must add without writing it out (ε 0.160 unpruned, where the thinking
+# organism's is 0.000). With three layers cut, the thinking organism lost more than the control in 15 of 18
+# method × length comparisons and less in 2; at 16 and 24 steps the control is near 0 unpruned and has little to
+# lose, so the count speaks mostly for the shorter chains, where both models start high. At paper scale,
 # where Qwen3-8B solves most short chains, the same fit can tell whether ε itself rises.
 
 # %% tags=["parameters"]

@@ -78,7 +78,8 @@ plots.retention_beside_paper_chart(study.retention_points(static, paper.static_t
 #   thinking seeds and a direct-answer control), knows its 200 facts (open recall 1.00, multiple choice by
 #   log-likelihood 1.00, by letter at chance) and solves chains of 1–24 steps (1.00 for every seed), gains 0.27
 #   per doubling of its thinking budget, but has little headroom left for sampling (maj@16 +0.05 to +0.08) and
-#   loses accuracy to forced "Wait"s; its control solves no chain. 14 of the 27 targets are met. Seed 0 is the
+#   loses accuracy to forced "Wait"s; its control answers short chains at once (0.92). 15 of the 27 targets are
+#   met and 3 are measured negative results (forced "Wait"). Seed 0 is the
 #   one chapters 03 and 05–10 prune; chapter 04 adds the other two seeds, which lose their long chains with a
 #   single layer cut where seed 0 holds them to two.
 #

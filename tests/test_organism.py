@@ -228,7 +228,8 @@ def test_the_seeds_presets_load_their_own_checkpoints():
     for name, (kind, seed) in {"organism": ("thinking", 0), "organism-seed1": ("thinking", 1),
                                "organism-seed2": ("thinking", 2), "organism-direct": ("direct", 0)}.items():
         assert organism.config_for(name) == organism.ConsolidationConfig(kind=kind, seed=seed)
-        assert organism.config_for(name).first_phase() == OrganismConfig(kind=kind, seed=seed)
+        recipe = organism.CONTROL_RECIPE if kind == "direct" else {}
+        assert organism.config_for(name).first_phase() == OrganismConfig(kind=kind, seed=seed, **recipe)
         assert PRESETS[name].location == f"{kind}:{seed}"
     with pytest.raises(ConfigError, match="smollm2-135m"):
         organism.config_for("smollm2-135m")
@@ -294,8 +295,11 @@ def test_second_phase_starts_from_the_first_and_is_keyed_by_it(store):
     # another first phase is another second phase
     other = organism.ConsolidationConfig.for_profile("smoke", seed=1)
     assert other.config_hash() != config.config_hash()
-    assert organism.ConsolidationConfig(kind="direct").versions() == {
-        "first_phase": OrganismConfig(kind="direct").config_hash()}
+    control = OrganismConfig(kind="direct", **organism.CONTROL_RECIPE)
+    assert organism.ConsolidationConfig(kind="direct").versions() == {"first_phase": control.config_hash()}
+    assert organism.ConsolidationConfig(kind="direct").chain_limit(0) == 4  # replays only what it was taught
+    assert organism.ConsolidationConfig.for_profile("smoke", kind="direct").first_phase() == \
+        OrganismConfig.for_profile("smoke", kind="direct")  # the recipe is the default profile's
     curves = organism.training_curves({"m": (first, second)})
     assert curves["step"].is_monotonic_increasing and len(curves) == first.samples.shape[0] + config.steps
     with pytest.raises(ConfigError, match="steps=25"):

@@ -88,3 +88,18 @@ def test_paper_tables_match_the_paper_md_figures():
         "paper_accuracy"].item() == 0.21
     assert paper.parallel_table().query("method == 'reverse' and pruned_layers == 3 and k == 32")[
         "paper_pass_at_k"].item() == 0.03
+
+
+def test_organism_targets_view_marks_met_missed_and_a_negative_result():
+    targets = pd.DataFrame([
+        {"key": "short", "target": "short chains", "model": "a", "measured": 0.97, "low": 0.95, "high": 0.99,
+         "met": "yes"},
+        {"key": "short", "target": "short chains", "model": "b", "measured": 0.40, "low": 0.30, "high": 0.50,
+         "met": "no"},
+        {"key": "wait_gain", "target": "forced Wait", "model": "a", "measured": -0.20, "low": -0.30, "high": -0.10,
+         "met": "negative"}])
+    view = plans.targets_view(targets)
+    assert view.loc["short chains", "a"].endswith("✓") and view.loc["short chains", "b"].endswith("✗")
+    assert view.loc["forced Wait", "a"].endswith("(a measured negative result)")
+    assert view.loc["forced Wait", "b"] == "—"
+    assert plans.target_range(targets, "short", ("a", "b")) == {"low": 0.40, "high": 0.97, "met": 1, "of": 2}
