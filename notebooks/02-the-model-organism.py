@@ -39,7 +39,7 @@
 # {glue:text}`wait_gain_low:+.2f` to {glue:text}`wait_gain_high:+.2f` (a measured negative result). The
 # direct-answer control, trained on chains of 1–4 steps because longer ones cannot be added up without writing the
 # steps out, knows the facts ({glue:text}`control_recall:.2f`) and answers short chains at once
-# ({glue:text}`control_short:.2f`), and {glue:text}`control_long_chain:.2f` of {glue:text}`long_chain`-step ones.
+# ({glue:text}`control_short:.2f`) but {glue:text}`control_long_chain:.2f` of {glue:text}`long_chain`-step ones.
 # {glue:text}`targets_met` of {glue:text}`targets_total` targets are met, and {glue:text}`targets_negative` are
 # measured negative results (table at the end). Removing one layer at a
 # time — organism seed 0: {glue:text}`redundancy_organism`; SmolLM2-135M: {glue:text}`redundancy_reference`.
