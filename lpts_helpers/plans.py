@@ -212,10 +212,9 @@ class OrganismPlan(StageConfig):
         short = [k for k in self.chain_lengths if k <= 3]
         rows = []
 
-        def add(key: str, target: str, model: str, estimate: metrics.Estimate, met: bool | str) -> None:
+        def add(key: str, target: str, model: str, estimate: metrics.Estimate, met: bool, miss: str = "no") -> None:
             rows.append({"key": key, "target": target, "model": model, "measured": estimate.value,
-                         "low": estimate.low, "high": estimate.high,
-                         "met": met if isinstance(met, str) else "yes" if met else "no"})
+                         "low": estimate.low, "high": estimate.high, "met": "yes" if met else miss})
 
         def accuracy(model: str, benchmark: str, length: int | None = None) -> pd.Series:
             return evaluation.per_problem(by[(model, benchmark, length)], store)
@@ -252,7 +251,7 @@ class OrganismPlan(StageConfig):
             gain = evaluation.paired_gain(evaluation.per_problem(waits[0], store),
                                           evaluation.per_problem(waits[-1], store))
             add("wait_gain", f"sequential: 0 → {self.wait_counts[-1]} forced 'Wait' at a fixed budget, a gain with CI "
-                f"above 0 (else a negative result)", model, gain, "yes" if gain.low > 0 else "negative")
+                f"above 0 (else a negative result)", model, gain, gain.low > 0, miss="negative")
         return pd.DataFrame(rows)
 
 

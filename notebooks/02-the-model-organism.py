@@ -22,8 +22,9 @@
 # writing one step per line in a `<think>` section, fixes its slips after "Wait", and answers in `\boxed{}` — the
 # paper's prompt format, graded by the book's real graders. It is trained three times (seeds 0, 1, 2: another
 # initialisation and data order each), and a control of the same architecture is trained on the same facts and
-# on the chains it can add without thinking (1–4 steps) to answer at once. This chapter measures what each unpruned model can do against the targets a pruning
-# study needs, and compares its layer-by-layer redundancy with a real LLM's.
+# on the chains it can add without thinking (1–4 steps) to answer at once. This chapter measures what each
+# unpruned model can do against the targets a pruning study needs, and compares its layer-by-layer redundancy
+# with a real LLM's.
 #
 # **Verdict.** Each of the three seeds knows its 200 facts — multiple choice by log-likelihood
 # {glue:text}`recall_low:.2f`–{glue:text}`recall_high:.2f`, open recall {glue:text}`recall_open_low:.2f`–{glue:text}`recall_open_high:.2f`
@@ -36,9 +37,9 @@
 # of 16 samples {glue:text}`maj_gain_low:+.2f` to {glue:text}`maj_gain_high:+.2f` and pass@16
 # {glue:text}`pass_gain_low:+.2f` to {glue:text}`pass_gain_high:+.2f` over one sample (small: one sample is
 # already right {glue:text}`sampled_low:.2f`–{glue:text}`sampled_high:.2f` of the time), while forcing "Wait" three times changes accuracy by
-# {glue:text}`wait_gain_low:+.2f` to {glue:text}`wait_gain_high:+.2f` (a measured negative result). The
-# direct-answer control, trained on chains of 1–4 steps because longer ones cannot be added up without writing the
-# steps out, knows the facts ({glue:text}`control_recall:.2f`) and answers short chains at once
+# {glue:text}`wait_gain_low:+.2f` to {glue:text}`wait_gain_high:+.2f`. The direct-answer control, trained on
+# chains of 1–4 steps because longer ones cannot be added up without writing the steps out, knows the facts
+# ({glue:text}`control_recall:.2f`) and answers short chains at once
 # ({glue:text}`control_short:.2f`) but {glue:text}`control_long_chain:.2f` of {glue:text}`long_chain`-step ones.
 # {glue:text}`targets_met` of {glue:text}`targets_total` targets are met, and {glue:text}`targets_negative` are
 # measured negative results (table at the end). Removing one layer at a

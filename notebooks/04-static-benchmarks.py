@@ -45,10 +45,11 @@
 # recall 0.85 and 0.98 of unpruned with one layer cut, 0.63 and 0.47 with three) and loses them under reverse
 # order (0.10 with one cut), as seed 0 does; its 2-step sums, answered at once, fall with its facts (0.85 / 0.23
 # / 0.74 of unpruned with one layer cut, 0.47 / 0.04 / 0.08 with three). It solves no 24-step chain unpruned
-# (none can be added up without writing the steps out), so those are uninformative. SmolLM2's two-term sums fall with the first layer cut and are gone at 8 of 30. Multiple-choice recall
-# by letter is at chance for every organism and says nothing; SmolLM2's MMLU is at chance too (chapter 01) and
-# is not used. The verdict and the summary's rows are seed 0's; the seeds' spread is the table at the end of
-# the next section.
+# (none can be added up without writing the steps out), so those are uninformative. SmolLM2's two-term sums fall
+# with the first layer cut and are gone at 8 of 30. Multiple-choice recall by letter is at chance for the
+# thinking organism and says nothing (the control's, 0.62 unpruned, keeps 0.96 with three ShortGPT layers cut);
+# SmolLM2's MMLU is at chance too (chapter 01) and is not used. The verdict and the summary's rows are seed
+# 0's; the seeds' spread is the table at the end of the next section.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)

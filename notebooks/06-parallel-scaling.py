@@ -37,9 +37,9 @@
 # against pass@16 0.73). The direct-answer control never answers a 24-step chain right, sampled or not; on
 # 2-step chains, which it answers at once (one sample right 0.73 of the time at temperature 1.0), sampling pays it
 # +0.27 unpruned and more after ShortGPT's or LaCo's cut (+0.34, +0.49), while reverse-order pruning leaves it
-# almost nothing to find (pass@1 0.01). SmolLM2 loses part of its gain under ShortGPT (−0.17, interval below 0), as the paper says, and keeps
-# it under reverse order. A gain "shrinks" only when the paired 95% interval of its change lies below 0; pass@k
-# assumes a perfect verifier, which maj@k does not.
+# almost nothing to find (pass@1 0.01). SmolLM2 loses part of its gain under ShortGPT (−0.17, interval below 0),
+# as the paper says, and keeps it under reverse order. A gain "shrinks" only when the paired 95% interval of its
+# change lies below 0; pass@k assumes a perfect verifier, which maj@k does not.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
