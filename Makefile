@@ -31,14 +31,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 book: install
-	$(PY) -m lpts_helpers.build --profile $(PROFILE) $(if $(FRESH),--fresh) $(ARGS)
+	$(PY) -m lpts_helpers.book.build --profile $(PROFILE) $(if $(FRESH),--fresh) $(ARGS)
 
 # Train the model organism and its direct-answer control (seeded; stored, so a second call reads them back).
 organism: install
-	$(PY) -m lpts_helpers.organism $(if $(FRESH),--fresh)
+	$(PY) -m lpts_helpers.methods.organism $(if $(FRESH),--fresh)
 
 check-book:
-	$(PY) -m lpts_helpers.browser build/$(PROFILE)/_build/html
+	$(PY) -m lpts_helpers.book.browser build/$(PROFILE)/_build/html
 
 # Debian's chromium for the offline browser check (only possible as root; otherwise install it yourself).
 browser:
@@ -47,7 +47,7 @@ browser:
 	  echo "warning: install Debian's chromium for the browser test"; }
 
 smoke: install
-	$(PY) -m lpts_helpers.build --profile smoke --out $(SMOKE) -p store_dir $(SMOKE)/runs
+	$(PY) -m lpts_helpers.book.build --profile smoke --out $(SMOKE) -p store_dir $(SMOKE)/runs
 
 test: install browser smoke
 	$(PY) -m pytest tests $(SMOKE)/site/notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
@@ -67,4 +67,4 @@ clean-runs:
 
 # Delete stored runs that the last full `make book` did not read (stale configs).
 prune-runs:
-	$(PY) -m lpts_helpers.store prune build/$(PROFILE)
+	$(PY) -m lpts_helpers.core.store prune build/$(PROFILE)

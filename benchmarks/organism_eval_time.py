@@ -18,9 +18,10 @@ import time
 
 import torch
 
-from lpts_helpers import evaluation, likelihood, plans
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.store import RunStore
+from lpts_helpers.chapters import ch02_organism
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine import evaluation, likelihood
+from lpts_helpers.engine.generation import BackendOptions
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--model", default="organism", help="an organism preset")
     parser.add_argument("--batch-size", type=int, default=128, help="prompts decoded together")
     args = parser.parse_args()
-    plan = plans.OrganismPlan.for_profile("default")
+    plan = ch02_organism.OrganismPlan.for_profile("default")
     if args.model not in plan.models:
         raise SystemExit(f"error: --model {args.model!r} is not evaluated by chapter 02; allowed: {list(plan.models)}")
     store = RunStore(tempfile.mkdtemp() + "/runs")

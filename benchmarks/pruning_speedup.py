@@ -21,9 +21,9 @@ import time
 import torch
 from throughput import organism_sized
 
-from lpts_helpers.backends import Request
-from lpts_helpers.backends.hf import HFBackend
-from lpts_helpers.prune import decoder_layers, remove_layers
+from lpts_helpers.engine.backends import Request
+from lpts_helpers.engine.backends.hf import HFBackend
+from lpts_helpers.methods.prune import decoder_layers, remove_layers
 
 
 def median_time(fn, repeats: int = 3) -> float:
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     for name in args.models:
         if name == "smollm2-135m":
-            from lpts_helpers.models import load_model
+            from lpts_helpers.models.loading import load_model
 
             base, tokenizer = load_model(name)
         else:

@@ -18,24 +18,27 @@ import time
 
 import torch
 
-from lpts_helpers import models, plans, recovery, study
-from lpts_helpers.evaluation import run_evaluation
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.store import RunStore
+from lpts_helpers.chapters import ch07_recovery
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine.evaluation import run_evaluation
+from lpts_helpers.engine.generation import BackendOptions
+from lpts_helpers.methods import recovery, study
+from lpts_helpers.models import loading
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipes", nargs="+", default=list(plans.RECIPES), choices=list(plans.RECIPES))
+    recipes = list(ch07_recovery.RECIPES)
+    parser.add_argument("--recipes", nargs="+", default=recipes, choices=recipes)
     parser.add_argument("--steps", type=int, default=40, help="optimizer steps per recipe")
     args = parser.parse_args()
-    device = models.default_device()
+    device = loading.default_device()
     print(f"device: {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} CPU threads")
     store = RunStore(tempfile.mkdtemp() + "/runs")
-    plan = plans.RecoveryPlan.for_profile("default")
+    plan = ch07_recovery.RecoveryPlan.for_profile("default")
     options = BackendOptions(progress=False, batch_size=64)
-    pruning = plan.pruning()
+    pruning = plan.pruning
     for recipe in args.recipes:
         config = plan.recovery_config("organism", recipe, store)
         config = recovery.RecoveryConfig.from_dict({**config.to_dict(), "max_steps": args.steps})

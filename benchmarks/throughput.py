@@ -23,8 +23,8 @@ import time
 
 import torch
 
-from lpts_helpers.backends import Request
-from lpts_helpers.backends.hf import HFBackend
+from lpts_helpers.engine.backends import Request
+from lpts_helpers.engine.backends.hf import HFBackend
 
 
 def copy_bandwidth(gib: float = 1.0, repeats: int = 5) -> float:
@@ -43,7 +43,7 @@ def organism_sized():
     """A randomly initialised Qwen3 of the size the model organism is planned at, with SmolLM2's tokenizer."""
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    from lpts_helpers.models import load_tokenizer
+    from lpts_helpers.models.loading import load_tokenizer
 
     tokenizer = load_tokenizer("smollm2-135m")
     config = Qwen3Config(vocab_size=len(tokenizer), hidden_size=256, intermediate_size=768, num_hidden_layers=12,
@@ -124,7 +124,7 @@ def main() -> None:
     print(f"copy bandwidth: {bandwidth / 1e9:.1f} GB/s (read + write, 1 GiB buffer)")
     for name in args.models:
         if name == "smollm2-135m":
-            from lpts_helpers.models import load_model
+            from lpts_helpers.models.loading import load_model
 
             model, tokenizer = load_model(name, dtype=args.dtype)
         else:

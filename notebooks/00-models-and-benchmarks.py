@@ -42,9 +42,13 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import benchmarks, display, evaluation, generation, models, plots
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import display, plots
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine import evaluation, generation
+from lpts_helpers.models.presets import presets_table
+from lpts_helpers.tasks import benchmarks
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 
@@ -68,7 +72,7 @@ print(f"prompt-length run {length_config.config_hash()}: {length_config.to_dict(
 # (chapter 02).
 
 # %%
-presets = models.presets_table()
+presets = presets_table()
 presets.set_index("name")
 
 # %%

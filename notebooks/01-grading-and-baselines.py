@@ -42,14 +42,18 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import evaluation, generation, likelihood, paper, plans, plots
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch01_baselines
+from lpts_helpers.core import paper
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine import evaluation, generation, likelihood
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 
 # %%
-plan = plans.BaselinePlan.for_profile(profile, model=model, backend=backend, chain_lengths=chain_lengths,
+plan = ch01_baselines.BaselinePlan.for_profile(profile, model=model, backend=backend, chain_lengths=chain_lengths,
                                       n_problems=n_problems, max_answer_tokens=max_answer_tokens,
                                       mmlu_questions=mmlu_questions)
 options = generation.BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False)

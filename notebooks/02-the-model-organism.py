@@ -56,16 +56,20 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import display, evaluation, likelihood, organism, plans, plots, prune, redundancy
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import display, plots
+from lpts_helpers.chapters import ch02_organism
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine import evaluation, likelihood
+from lpts_helpers.engine.generation import BackendOptions
+from lpts_helpers.methods import organism, prune, redundancy
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=128)
 
 # %% tags=["hide-output"]
-plan = plans.OrganismPlan.for_profile(profile, n_problems=n_problems, n_samples=n_samples, long_chain=long_chain)
+plan = ch02_organism.OrganismPlan.for_profile(profile, n_problems=n_problems, n_samples=n_samples, long_chain=long_chain)
 configs = {model: organism.config_for(model, profile) for model in plan.models}
 glue("long_chain", plan.long_chain, display=False)
 plan.to_dict()
@@ -81,7 +85,7 @@ plan.to_dict()
 # need more thinking. Facts are "where does *name* live?", asked with four options or open.
 
 # %%
-display.transcripts(organism.example_table(), text="reply", title="prompt", facts=("task", "chain_length"))
+display.transcripts(ch02_organism.example_table(), text="reply", title="prompt", facts=("task", "chain_length"))
 
 # %% [markdown]
 # ## Training: twelve layers from scratch, easy chains first, then the facts
@@ -97,8 +101,8 @@ display.transcripts(organism.example_table(), text="reply", title="prompt", fact
 
 # %%
 runs = {model: organism.trained(config, store) for model, config in configs.items()}
-curves = organism.training_curves(runs)
-summary = organism.training_summary(runs)
+curves = ch02_organism.training_curves(runs)
+summary = ch02_organism.training_summary(runs)
 glue("train_minutes", float(summary["minutes"].max()), display=False)
 plots.loss_curve_chart(curves, title="Training loss (log scale)")
 
@@ -201,9 +205,9 @@ redundancy_view
 # problems, with 95% bootstrap intervals; ✓ marks a target met, ✗ one missed.
 
 # %%
-targets = plan.target_table(store)
+targets = ch02_organism.target_table(plan, store)
 for key in targets["key"].unique():
-    span = plans.target_range(targets, key, plan.thinking_models)
+    span = ch02_organism.target_range(targets, key, plan.thinking_models)
     glue(f"{key}_low", round(span["low"], 3), display=False)
     glue(f"{key}_high", round(span["high"], 3), display=False)
 for row in targets[targets["model"] == plan.control].itertuples():
@@ -211,7 +215,7 @@ for row in targets[targets["model"] == plan.control].itertuples():
 glue("targets_met", int((targets["met"] == "yes").sum()), display=False)
 glue("targets_negative", int((targets["met"] == "negative").sum()), display=False)
 glue("targets_total", len(targets), display=False)
-plans.targets_view(targets)
+ch02_organism.targets_view(targets)
 
 # %% [markdown]
 # ## References

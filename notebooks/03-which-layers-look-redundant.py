@@ -46,12 +46,16 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import plans, plots, prune, redundancy, study
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch03_redundancy, pruning
+from lpts_helpers.core import verdicts
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.methods import prune, redundancy, study
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
-plan = plans.PruningPlan.for_profile(profile)
+plan = pruning.PruningPlan.for_profile(profile)
 plan.to_dict()
 
 # %% [markdown]
@@ -64,7 +68,7 @@ plan.to_dict()
 
 # %%
 influence = {model: prune.run_prune(config, store) for model, config in plan.influence_configs().items()}
-profiles = study.influence_frame(influence)
+profiles = ch03_redundancy.influence_frame(influence)
 plots.layer_profile_chart(profiles, title="Block Influence per layer")
 
 # %% [markdown]
@@ -89,16 +93,16 @@ removed
 # %%
 runs = {model: redundancy.run_removal(config, store) for model, config in plan.sensitivity_configs().items()}
 tables = {model: redundancy.removal_table(run.samples) for model, run in runs.items()}
-plots.sensitivity_heatmap(study.stacked(tables), title="What each model keeps without one layer")
+plots.sensitivity_heatmap(ch03_redundancy.stacked(tables), title="What each model keeps without one layer")
 
 # %%
 sensitivity = redundancy.summary_table(tables)
 sensitivity
 
 # %%
-findings = study.redundancy_findings(influence, tables, sensitivity)
+findings = ch03_redundancy.redundancy_findings(influence, tables, sensitivity)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-study.findings_view(findings)
+verdicts.findings_view(findings)
 
 # %% [markdown]
 # ## References

@@ -60,14 +60,18 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import paper, plans, plots, study
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch04_static, pruning
+from lpts_helpers.core import paper, verdicts
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine.generation import BackendOptions
+from lpts_helpers.methods import study
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
-plan = plans.PruningPlan.for_profile(profile, n_problems=n_problems)
+plan = pruning.PruningPlan.for_profile(profile, n_problems=n_problems)
 plan.to_dict()
 
 # %% [markdown]
@@ -77,7 +81,7 @@ plan.to_dict()
 # 200); the control answers at once; SmolLM2 answers in up to 48 tokens, read leniently (chapter 01).
 
 # %%
-table = study.compare(plan.static_cells(store, profile), store, options=options)
+table = study.compare(plan.static_cells(store), store, options=options)
 plots.retention_chart(table, title="Retention of unpruned accuracy as layers are cut (click a method)")
 
 # %%
@@ -91,8 +95,8 @@ study.retention_view(table[table["pruned_layers"] > 0])
 # every seed's accuracy and the range over seeds. {glue:text}`seed_verdict`
 
 # %%
-spread = study.seed_spread(table, plan.seed_cells(store, profile), plan.seed_models(), store, options=options)
-glue("seed_verdict", study.seed_findings(spread, plan.seed_models()) + ".", display=False)
+spread = ch04_static.seed_spread(table, plan.seed_cells(store), plan.seed_models(), store, options=options)
+glue("seed_verdict", ch04_static.seed_findings(spread, plan.seed_models()) + ".", display=False)
 spread
 
 # %% [markdown]
@@ -104,13 +108,13 @@ spread
 # read from its figures) beside ours, per family and number of ShortGPT-pruned layers.
 
 # %%
-beside = study.static_beside_paper(table, paper.static_table())
+beside = ch04_static.static_beside_paper(table, paper.static_table())
 beside
 
 # %%
-findings = study.static_findings(table)
+findings = ch04_static.static_findings(table)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-study.findings_view(findings)
+verdicts.findings_view(findings)
 
 # %% [markdown]
 # ## Paper vs ours
@@ -119,7 +123,7 @@ study.findings_view(findings)
 # pruning, against the paper's retention, and whether ours agrees.
 
 # %%
-study.static_claims(table, paper.static_table())
+ch04_static.static_claims(table, paper.static_table())
 
 # %% [markdown]
 # ## References

@@ -50,14 +50,18 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import paper, plans, plots, study
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch05_sequential, pruning
+from lpts_helpers.core import paper, verdicts
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine.generation import BackendOptions
+from lpts_helpers.methods import study
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
-plan = plans.PruningPlan.for_profile(profile, n_problems=n_problems)
+plan = pruning.PruningPlan.for_profile(profile, n_problems=n_problems)
 plan.to_dict()
 
 # %% [markdown]
@@ -66,7 +70,7 @@ plan.to_dict()
 # The thinking is cut after the budget; a model that ends its thinking earlier keeps its own end.
 
 # %%
-budget_cells = plan.budget_cells(store, profile)
+budget_cells = plan.budget_cells(store)
 budgets = study.compare(budget_cells, store, options=options)
 plots.scaling_chart(budgets, x="budget", x_title="thinking budget (tokens)", log_x=True,
                     title="Accuracy against the thinking budget, per level of pruning (click a level)")
@@ -75,7 +79,7 @@ plots.scaling_chart(budgets, x="budget", x_title="thinking budget (tokens)", log
 # ## Forced "Wait"
 
 # %%
-wait_cells = plan.wait_cells(store, profile)
+wait_cells = plan.wait_cells(store)
 waits = study.compare(wait_cells, store, options=options)
 plots.scaling_chart(waits, x="waits", x_title="forced 'Wait' (ends of thinking suppressed)",
                     title="Accuracy against forced 'Wait's, per level of pruning (click a level)")
@@ -89,19 +93,19 @@ plots.scaling_chart(waits, x="waits", x_title="forced 'Wait' (ends of thinking s
 # reported points (no interval: per-problem results are not published).
 
 # %%
-slopes = study.scaling_slopes(budget_cells, wait_cells, store, paper.sequential_table())
+slopes = ch05_sequential.scaling_slopes(budget_cells, wait_cells, store, paper.sequential_table())
 slopes
 
 # %%
-findings = study.sequential_findings(slopes, budgets, waits)
+findings = ch05_sequential.sequential_findings(slopes, budgets, waits)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-study.findings_view(findings)
+verdicts.findings_view(findings)
 
 # %% [markdown]
 # ## Paper vs ours
 
 # %%
-study.sequential_claim(slopes)
+ch05_sequential.sequential_claim(slopes)
 
 # %% [markdown]
 # ## References

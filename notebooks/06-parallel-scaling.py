@@ -50,22 +50,25 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import paper, plans, plots, study
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch06_parallel, pruning
+from lpts_helpers.core import paper, verdicts
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine.generation import BackendOptions
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
-plan = plans.PruningPlan.for_profile(profile, n_samples=n_samples)
+plan = pruning.PruningPlan.for_profile(profile, n_samples=n_samples)
 plan.to_dict()
 
 # %% [markdown]
 # ## pass@k and maj@k at each level of pruning
 
 # %%
-cells = plan.sampling_cells(store, profile)
-curves = study.k_table(cells, store, options=options)
+cells = plan.sampling_cells(store)
+curves = ch06_parallel.k_table(cells, store, options=options)
 plots.scaling_chart(curves[curves["metric"] == "pass"], x="k", x_title="samples k", log_x=True,
                     title="pass@k per level of pruning (click a level)")
 
@@ -81,22 +84,22 @@ plots.scaling_chart(curves[curves["metric"] == "maj"], x="k", x_title="samples k
 # (Qwen3-8B) is beside ours.
 
 # %%
-gains = study.sampling_gains(cells, store)
-study.gains_view(gains)
+gains = ch06_parallel.sampling_gains(cells, store)
+ch06_parallel.gains_view(gains)
 
 # %%
-study.parallel_beside_paper(curves, paper.parallel_table())
+ch06_parallel.parallel_beside_paper(curves, paper.parallel_table())
 
 # %%
-findings = study.parallel_findings(gains)
+findings = ch06_parallel.parallel_findings(gains)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-study.findings_view(findings)
+verdicts.findings_view(findings)
 
 # %% [markdown]
 # ## Paper vs ours
 
 # %%
-study.parallel_claim(gains, paper.parallel_table())
+ch06_parallel.parallel_claim(gains, paper.parallel_table())
 
 # %% [markdown]
 # ## References

@@ -66,14 +66,18 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import plans, plots, recovery, study
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch06_parallel, ch07_recovery
+from lpts_helpers.core import verdicts
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine.generation import BackendOptions
+from lpts_helpers.methods import study
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
-plan = plans.RecoveryPlan.for_profile(profile, organism_grpo_steps=organism_grpo_steps,
+plan = ch07_recovery.RecoveryPlan.for_profile(profile, organism_grpo_steps=organism_grpo_steps,
                                       reference_grpo_steps=reference_grpo_steps)
 plan.to_dict()
 
@@ -87,12 +91,12 @@ plan.to_dict()
 # those traces included.
 
 # %%
-arms = plan.arms(store, profile, options=options)
-runs = plan.recovery_runs(store, profile)
-recovery.compute_table(runs)
+arms = ch07_recovery.arms(plan, store, options=options)
+runs = ch07_recovery.recovery_runs(plan, store)
+ch07_recovery.compute_table(runs)
 
 # %%
-plots.recovery_curves_chart(recovery.loss_curves(runs), title="Training curves of the recoveries")
+plots.recovery_curves_chart(ch07_recovery.loss_curves(runs), title="Training curves of the recoveries")
 
 # %% [markdown]
 # ## Accuracy: unpruned, pruned and recovered
@@ -101,11 +105,11 @@ plots.recovery_curves_chart(recovery.loss_curves(runs), title="Training curves o
 # model is paired over the same problems.
 
 # %%
-static = study.compare(plan.static_cells(arms, profile), store, options=options)
+static = study.compare(plan.static_cells(arms), store, options=options)
 plots.arms_chart(static, title="Accuracy of each arm (95% CI)")
 
 # %%
-changes = recovery.versus_pruned(static, plan.static_cells(arms, profile), store, plan.pruned_arms(profile))
+changes = ch07_recovery.versus_pruned(static, plan.static_cells(arms), store, plan.pruned_arms())
 changes.drop(columns=["change", "change_low", "change_high"])
 
 # %% [markdown]
@@ -116,25 +120,25 @@ changes.drop(columns=["change", "change_low", "change_high"])
 # whether the curve is still flattened.
 
 # %%
-sampling = plan.sampling_cells(arms, profile)
-curves = study.k_table(sampling, store, options=options)
+sampling = plan.sampling_cells(arms)
+curves = ch06_parallel.k_table(sampling, store, options=options)
 plots.scaling_chart(curves[curves["metric"] == "pass"], x="k", x_title="samples k", log_x=True, color="method",
                     title="pass@k of each arm (click an arm)")
 
 # %%
-gains = recovery.with_gain_vs_pruned(study.sampling_gains(sampling, store), sampling, store, plan.pruned_arms(profile))
-recovery.gain_table(gains)
+gains = ch07_recovery.with_gain_vs_pruned(ch06_parallel.sampling_gains(sampling, store), sampling, store, plan.pruned_arms())
+ch07_recovery.gain_table(gains)
 
 # %%
-findings = recovery.recovery_findings(static, changes, gains)
+findings = ch07_recovery.recovery_findings(static, changes, gains)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-study.findings_view(findings)
+verdicts.findings_view(findings)
 
 # %% [markdown]
 # ## Paper vs ours
 
 # %%
-recovery.recovery_claims(gains, plan.pruned_arms(profile), plan.recipe_arms(store, profile))
+ch07_recovery.recovery_claims(gains, plan.pruned_arms(), plan.recipe_arms(store))
 
 # %% [markdown]
 # ## References

@@ -61,11 +61,14 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import analysis, display, plots
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.plans import AnalysisPlan
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import display, plots
+from lpts_helpers.chapters import ch08_traces
+from lpts_helpers.chapters.ch08_traces import AnalysisPlan
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine.generation import BackendOptions
+from lpts_helpers.methods import analysis
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=32)
@@ -80,16 +83,16 @@ plan.to_dict()
 # description of these traces, not of s1.1-7B on AIME.
 
 # %%
-paper_measures = analysis.paper_example(plan, store)
+paper_measures = ch08_traces.paper_example(plan, store)
 paper_summary = analysis.summarize(paper_measures, unit="trace")
-analysis.summary_view(paper_summary)
+ch08_traces.summary_view(paper_summary)
 
 # %%
 paper_measures[["item_id", "sample", "correct", "hit_budget", "tokens", "loop_fraction", "self_bleu",
                 "reflection_rate", "answer_changes"]].round(2)
 
 # %%
-display.side_by_side(analysis.paper_case(analysis.source_samples(analysis.PAPER_SOURCE), paper_measures),
+display.side_by_side(ch08_traces.paper_case(analysis.source_samples(analysis.PAPER_SOURCE), paper_measures),
                      spec=plan.loop_spec)
 
 # %% [markdown]
@@ -100,21 +103,21 @@ display.side_by_side(analysis.paper_case(analysis.source_samples(analysis.PAPER_
 # unpruned s1.1-7B traces are the third column, for scale.
 
 # %%
-cells = plan.trace_cells(store, profile)
-measures = analysis.cell_measures(cells, store, plan, options=options)
-table = analysis.variant_table(cells, measures)
+cells = plan.trace_cells(store)
+measures = ch08_traces.cell_measures(cells, store, plan, options=options)
+table = ch08_traces.variant_table(cells, measures)
 shown = ("accuracy", "loop share", "hit budget", "Self-BLEU (within)", "reflections per 1k tokens")
-plots.measures_chart(analysis.long_form(table, shown, paper_summary),
+plots.measures_chart(ch08_traces.long_form(table, shown, paper_summary),
                      title="Trace measures per level of pruning (95% CI; s1.1-7B: the paper traces, unpruned)")
 
 # %%
-analysis.measures_view(table, (*shown, "looping fraction", "reflections that change the answer"))
+ch08_traces.measures_view(table, (*shown, "looping fraction", "reflections that change the answer"))
 
 # %% [markdown]
 # Does the loop verdict hang on the span length? The share of traces that loop, for spans of 6 to 16 tokens:
 
 # %%
-analysis.loop_sensitivity(cells, store, spec=plan.loop_spec)
+ch08_traces.loop_sensitivity(cells, store, spec=plan.loop_spec)
 
 # %% [markdown]
 # ## Diversity across samples
@@ -123,10 +126,10 @@ analysis.loop_sensitivity(cells, store, spec=plan.loop_spec)
 # per problem, and the same within-trace measures on the first sample.
 
 # %%
-sample_cells = plan.sample_cells(store, profile)
-sampled = analysis.cell_measures(sample_cells, store, plan, options=options)
-sample_table = analysis.variant_table(sample_cells, sampled)
-analysis.measures_view(sample_table, ("accuracy", "Self-BLEU (across samples)", "Self-BLEU (within)",
+sample_cells = plan.sample_cells(store)
+sampled = ch08_traces.cell_measures(sample_cells, store, plan, options=options)
+sample_table = ch08_traces.variant_table(sample_cells, sampled)
+ch08_traces.measures_view(sample_table, ("accuracy", "Self-BLEU (across samples)", "Self-BLEU (within)",
                                       "loop share", "reflections per 1k tokens"))
 
 # %% [markdown]
@@ -136,9 +139,9 @@ analysis.measures_view(sample_table, ("accuracy", "Self-BLEU (across samples)", 
 
 # %%
 labels = ("loop share", "Self-BLEU (within)", "reflections per 1k tokens")
-changed = analysis.changes(cells, measures, labels)
-changed_samples = analysis.changes(sample_cells, sampled, (*labels, "Self-BLEU (across samples)"), "sampled")
-analysis.changes_view(changed, changed_samples)
+changed = ch08_traces.changes(cells, measures, labels)
+changed_samples = ch08_traces.changes(sample_cells, sampled, (*labels, "Self-BLEU (across samples)"), "sampled")
+ch08_traces.changes_view(changed, changed_samples)
 
 # %% [markdown]
 # ## Do the measures track accuracy?
@@ -147,7 +150,7 @@ analysis.changes_view(changed, changed_samples)
 # (problems resampled for the interval).
 
 # %%
-analysis.correlations(cells, measures, paper_measures)
+ch08_traces.correlations(cells, measures, paper_measures)
 
 # %% [markdown]
 # ## Case studies
@@ -156,10 +159,10 @@ analysis.correlations(cells, measures, paper_measures)
 # loop most), on the problem where the looping fraction rose most. Loops are shaded, reflection markers bold.
 
 # %%
-display.side_by_side(analysis.case_traces(cells, measures, store, cells[0].model), spec=plan.loop_spec)
+display.side_by_side(ch08_traces.case_traces(cells, measures, store, cells[0].model), spec=plan.loop_spec)
 
 # %%
-display.side_by_side(analysis.case_traces(cells, measures, store, cells[-1].model), spec=plan.loop_spec)
+display.side_by_side(ch08_traces.case_traces(cells, measures, store, cells[-1].model), spec=plan.loop_spec)
 
 # %% [markdown]
 # ## The LLM judge of self-reflection
@@ -168,15 +171,15 @@ display.side_by_side(analysis.case_traces(cells, measures, store, cells[-1].mode
 # judged and the judge's counts are compared with the lexical ones here.
 
 # %%
-analysis.judge_report(paper_measures, measures)
+ch08_traces.judge_report(paper_measures, measures)
 
 # %% [markdown]
 # ## Verdict, and paper vs ours
 
 # %%
-findings = analysis.findings(table, paper_summary)
+findings = ch08_traces.findings(table, paper_summary)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-analysis.trace_claims(changed, changed_samples)
+ch08_traces.trace_claims(changed, changed_samples)
 
 # %% [markdown]
 # ## References

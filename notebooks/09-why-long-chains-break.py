@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Why long chains break: the unpruned organism makes no step error at any length; pruning adds one (ε 0.07 with three ShortGPT layers cut, 0.24 in reverse order) and often breaks the start as well — the compounding curve predicts the longest chains for 4 of 9 variants
+# # Why long chains break: pruning adds a per-step error the unpruned organism never makes, and often breaks the start of the chain too
 #
 # The paper shows long chains collapsing after pruning but does not say why, and its reviewers found that thin.
 # The simplest explanation is arithmetic: if each step of a chain goes right with probability 1 − ε, a chain of k
@@ -34,19 +34,21 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** The unpruned organism is right at every length from 1 to 24 steps (ε 0.000, a 1.00), so
-# every error the fits find is one that pruning made. With three layers cut in reverse order the start survives
-# (a 1.00) and each step goes wrong with probability 0.24 — pure compounding, the reviewers' explanation. With
-# three cut by ShortGPT the start breaks (a 0.07) and the per-step error is 0.068: pruning damages both what
-# the whole chain needs and each step. The pure form (1 − ε)^k is rejected for 5 of the organism's 9 variants,
-# and fitted on chains of up to 8 steps, a·(1 − ε)^k predicts the 16- and 24-step accuracy within its interval
-# for 4 of 9 — compounding explains part of the collapse, not all of it. SmolLM2's two-term sums are already past
-# its per-step ability (ε 0.77 unpruned). The reviewers' non-reasoning baseline answers short chains at once
-# but loses accuracy with every digit it must add without writing it out (ε 0.160 unpruned, where the thinking
-# organism's is 0.000). With three layers cut, the thinking organism lost more than the control in 15 of 18
-# method × length comparisons and less in 2; at 16 and 24 steps the control is near 0 unpruned and has little to
-# lose, so the count speaks mostly for the shorter chains, where both models start high. At paper scale,
-# where Qwen3-8B solves most short chains, the same fit can tell whether ε itself rises.
+# **What it means.** The unpruned organism is right at every length from 1 to 24 steps (ε {glue:text}`thinking_eps`, a
+# {glue:text}`thinking_a`), so every error the fits find is one that pruning made. With {glue:text}`deepest` layers cut in
+# reverse order the start survives (a {glue:text}`reverse_a`) and each step goes wrong with probability
+# {glue:text}`reverse_eps` — pure compounding, the reviewers' explanation. With {glue:text}`deepest` cut by ShortGPT the
+# start breaks (a {glue:text}`shortgpt_a`) and the per-step error is {glue:text}`shortgpt_eps`: pruning damages both what
+# the whole chain needs and each step. The pure form (1 − ε)^k is rejected for {glue:text}`pure_rejected` of the
+# organism's variants, and fitted on chains of up to 8 steps, a·(1 − ε)^k predicts the 16- and 24-step accuracy
+# within its interval for {glue:text}`predicted` — compounding explains part of the collapse, not all of it.
+# SmolLM2's two-term sums are already past its per-step ability (ε {glue:text}`reference_eps` unpruned). The
+# reviewers' non-reasoning baseline answers short chains at once but loses accuracy with every digit it must add
+# without writing it out (ε {glue:text}`control_eps` unpruned, where the thinking organism's is {glue:text}`thinking_eps`).
+# With {glue:text}`deepest` layers cut, the thinking organism lost more than the control in {glue:text}`gap_worse` method ×
+# length comparisons and less in {glue:text}`gap_better`; at 16 and 24 steps the control is near 0 unpruned and has
+# little to lose, so the count speaks mostly for the shorter chains, where both models start high. At paper
+# scale, where Qwen3-8B solves most short chains, the same fit can tell whether ε itself rises.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -56,11 +58,14 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import compounding, plots, study
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.plans import BeyondPlan
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch09_compounding
+from lpts_helpers.chapters.beyond import BeyondPlan
+from lpts_helpers.core import verdicts
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine.generation import BackendOptions
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
@@ -71,12 +76,12 @@ plan.to_dict()
 # ## Accuracy against chain length, and the fitted compounding curve
 
 # %%
-pruning = plan.pruning(profile)
-cells = plan.chain_cells(store, profile)
-scores = compounding.chain_scores(cells, store, options=options)
+pruning = plan.pruning
+cells = plan.chain_cells(store)
+scores = ch09_compounding.chain_scores(cells, store, options=options)
 holdout = {model: plan.holdout(model, pruning) for model in pruning.models()}
-fits = compounding.fit_table(scores, holdout)
-plots.compounding_chart(compounding.curves(scores, fits), title="Accuracy vs chain length: measured (95% CI) "
+fits = ch09_compounding.fit_table(scores, holdout)
+plots.compounding_chart(ch09_compounding.curves(scores, fits), title="Accuracy vs chain length: measured (95% CI) "
                         "and the fit a·(1 − ε)^k (dashed)")
 
 # %% [markdown]
@@ -86,7 +91,7 @@ plots.compounding_chart(compounding.curves(scores, fits), title="Accuracy vs cha
 # the shorter ones ("misses": the measured accuracy falls outside the predicted interval).
 
 # %%
-compounding.fits_view(fits)
+ch09_compounding.fits_view(fits)
 
 # %% [markdown]
 # ## Does the model that thinks lose more than the one that answers directly?
@@ -96,16 +101,19 @@ compounding.fits_view(fits)
 # more.
 
 # %%
-gap = compounding.control_gap(scores, pruning.organism, pruning.control)
-compounding.gap_view(gap)
+gap = ch09_compounding.control_gap(scores, pruning.organism, pruning.control)
+ch09_compounding.gap_view(gap)
 
 # %% [markdown]
 # ## Verdict
 
 # %%
-findings = compounding.findings(fits, gap, pruning.organism, pruning.control)
+findings = ch09_compounding.findings(fits, gap, pruning.organism, pruning.control)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-study.findings_view(findings)
+for key, value in ch09_compounding.key_numbers(fits, gap, pruning.organism, pruning.control,
+                                               pruning.reference).items():
+    glue(key, value, display=False)
+verdicts.findings_view(findings)
 
 # %% [markdown]
 # ## References

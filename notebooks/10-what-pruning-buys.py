@@ -47,11 +47,15 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers import frontier, plots, scaleup, study
-from lpts_helpers.generation import BackendOptions
-from lpts_helpers.plans import BeyondPlan
-from lpts_helpers.store import RunStore
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch10_frontier, scaleup
+from lpts_helpers.chapters.beyond import BeyondPlan
+from lpts_helpers.core import verdicts
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine.generation import BackendOptions
+from lpts_helpers.methods import frontier
 
+# %%
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
@@ -62,7 +66,7 @@ plan.to_dict()
 # ## Accuracy against compute, and the frontier
 
 # %%
-cells = plan.frontier_cells(store, profile)
+cells = plan.frontier_cells(store)
 table, per_problem = frontier.points(cells, store, score=plan.frontier_score, options=options)
 table = frontier.pareto(table)
 plots.frontier_chart(table, title="Accuracy vs layer passes per problem (k = 1, 2, 4, … samples; ringed: Pareto)")
@@ -72,15 +76,15 @@ plots.frontier_chart(table, title="Accuracy vs layer passes per problem (k = 1, 
 
 # %%
 matches = frontier.matched(table, per_problem)
-frontier.matched_view(matches)
+ch10_frontier.matched_view(matches)
 
 # %% [markdown]
 # ## Verdict
 
 # %%
-findings = frontier.findings(table, matches)
+findings = ch10_frontier.findings(table, matches)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-study.findings_view(findings)
+verdicts.findings_view(findings)
 
 # %% [markdown]
 # ## At paper scale

@@ -31,25 +31,23 @@ profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) 
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
-import pandas as pd
 from myst_nb import glue
 
-from lpts_helpers import analysis, compounding, frontier, paper, plans, plots, recovery, study
-from lpts_helpers.store import RunStore
-
-plots.enable_offline_charts()
-store = RunStore(store_dir)
-plan = plans.PruningPlan.for_profile(profile)
-recovery_plan = plans.RecoveryPlan.for_profile(profile)
-analysis_plan = plans.AnalysisPlan.for_profile(profile)
-beyond_plan = plans.BeyondPlan.for_profile(profile)
+from lpts_helpers.book import plots
+from lpts_helpers.chapters import ch04_static, ch90_summary, pruning
+from lpts_helpers.core import paper
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.methods import study
 
 # %%
-static = study.compare(plan.static_cells(store, profile), store)
-table = pd.concat([study.claims(plan, store, profile, static=static), recovery.claims(recovery_plan, store, profile),
-                   analysis.claims(analysis_plan, store, profile), compounding.claims(beyond_plan, store, profile),
-                   frontier.claims(beyond_plan, store, profile)], ignore_index=True)
-glue("verdict", study.claims_verdict(table), display=False)
+plots.enable_offline_charts()
+store = RunStore(store_dir)
+plan = pruning.PruningPlan.for_profile(profile)
+
+# %%
+static = study.compare(plan.static_cells(store), store)
+table = ch90_summary.claim_table(plan, store, static=static)
+glue("verdict", ch90_summary.claims_verdict(table), display=False)
 table.style.hide(axis="index").set_properties(**{"text-align": "left", "white-space": "normal"})
 
 # %% [markdown]
@@ -60,7 +58,7 @@ table.style.hide(axis="index").set_properties(**{"text-align": "left", "white-sp
 # model-task pairs (3 of 12 layers for the organism and its control, 3 of 30 for SmolLM2), with 95% intervals.
 
 # %%
-plots.retention_beside_paper_chart(study.retention_points(static, paper.static_table()),
+plots.retention_beside_paper_chart(ch04_static.retention_points(static, paper.static_table()),
                                    title="Retention after about three pruned layers: paper vs ours")
 
 # %% [markdown]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lpts_helpers.paths import REPO_ROOT
-from lpts_helpers.store import RunStore
+from lpts_helpers.core.paths import REPO_ROOT
+from lpts_helpers.core.store import RunStore
 
 SMOKE_DIR = REPO_ROOT / "build" / "smoke"
 SMOKE_OVERRIDES = {"store_dir": "build/smoke/runs"}  # what `make smoke` passes (-p store_dir build/smoke/runs)
@@ -49,7 +49,7 @@ def smoke_book() -> Path:
     """The smoke-profile book (built by `make test` before pytest starts; built here when run alone)."""
     html = SMOKE_DIR / "_build" / "html"
     if not (html / "index.html").exists():
-        from lpts_helpers.build import build
+        from lpts_helpers.book.build import build
 
         build("smoke", SMOKE_DIR, SMOKE_OVERRIDES)
     return html

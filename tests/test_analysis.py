@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lpts_helpers import analysis, display
-from lpts_helpers.analysis import AnalysisConfig, LoopSpec
-from lpts_helpers.config import ConfigError
+from lpts_helpers.book import display
+from lpts_helpers.chapters import ch08_traces
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.methods import analysis
+from lpts_helpers.methods.analysis import AnalysisConfig, LoopSpec
 
 STEPS = ("First we add 12 and 30 to get 42.", "Then we double 42 to get 84.", "Next we subtract 9 from 84, leaving 75.",
          "Finally we divide 75 by 5 and obtain 15.", "So the answer is 15.")
@@ -117,7 +119,7 @@ def test_paired_change_and_claims_on_hand_made_tables():
         rows.append({"model": "m", "traces": "greedy", "method": "shortgpt", "pruned_layers": 2, "measure": label, "unpruned": 0.0,
                      "unpruned high": 0.0, "change": value.value, "low": value.low, "high": value.high,
                      "change (95% CI)": str(value)})
-    claims = analysis.trace_claims(pd.DataFrame(rows)).set_index("claim")
+    claims = ch08_traces.trace_claims(pd.DataFrame(rows)).set_index("claim")
     assert claims.loc["C6 pruned models loop", "agreement"] == "agrees"
     assert claims.loc["C7 pruned models lose diversity (higher Self-BLEU)", "agreement"] == "disagrees"
     assert claims.loc["C8 pruned models reflect less", "agreement"] == "not testable here"  # nothing to lose
@@ -211,8 +213,8 @@ def test_variant_table_and_long_form_put_the_papers_traces_beside_ours():
                           "cross_self_bleu": np.nan, "reflection_rate": [2.0, 0.0], "answer_changes": [1, 0],
                           "reflections_judged": [1, 0]})
     cell = SimpleNamespace(model="m", method="reverse", n_layers=2, task=SimpleNamespace(label="t@8"))
-    table = analysis.variant_table([cell], [frame])
+    table = ch08_traces.variant_table([cell], [frame])
     assert table.loc[0, "loop share value"] == pytest.approx(0.5) and table.loc[0, "Self-BLEU (within)"] != "—"
-    long = analysis.long_form(table, ("loop share", "Self-BLEU (across samples)"), analysis.summarize(frame))
+    long = ch08_traces.long_form(table, ("loop share", "Self-BLEU (across samples)"), analysis.summarize(frame))
     assert set(long["model"]) == {"m", analysis.PAPER_MODEL}
     assert "Self-BLEU (across samples)" not in set(long["measure"])  # no value with one sample per problem

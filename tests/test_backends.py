@@ -6,10 +6,10 @@ import types
 import pytest
 import torch
 
-from lpts_helpers.backends import Completion, Request, make_backend
-from lpts_helpers.backends import vllm as vllm_adapter
-from lpts_helpers.backends.hf import HFBackend
-from lpts_helpers.config import ConfigError
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.engine.backends import Completion, Request, make_backend
+from lpts_helpers.engine.backends import vllm as vllm_adapter
+from lpts_helpers.engine.backends.hf import HFBackend
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_hf_backend_on_cuda_matches_cpu_greedy(tiny_model):
 
 
 def test_inverse_cdf_sampling_follows_the_distribution_and_top_p():
-    from lpts_helpers.backends.hf import _inverse_cdf
+    from lpts_helpers.engine.backends.hf import _inverse_cdf
 
     probs = torch.tensor([[0.0, 0.5, 0.3, 0.2]]).repeat(4000, 1)
     draws = torch.rand(4000, generator=torch.Generator().manual_seed(0))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from lpts_helpers import benchmarks
-from lpts_helpers.config import ConfigError
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.tasks import benchmarks
 
 SIZES = {"aime24": 30, "math500": 500, "gsm8k": 1319, "mmlu": 14042}
 

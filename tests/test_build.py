@@ -5,8 +5,18 @@ import json
 
 import pytest
 
-from lpts_helpers import build, organism
-from lpts_helpers.paths import REPO_ROOT
+from lpts_helpers.book import build
+from lpts_helpers.chapters import (
+    ch04_static,
+    ch05_sequential,
+    ch06_parallel,
+    ch07_recovery,
+    ch08_traces,
+    ch90_summary,
+    pruning,
+)
+from lpts_helpers.core.paths import REPO_ROOT
+from lpts_helpers.methods import organism
 
 
 def test_chapters_follow_the_table_of_contents():
@@ -61,7 +71,7 @@ def test_fingerprint_changes_with_source_and_parameters(tmp_path):
 
 @pytest.mark.slow
 def test_smoke_book_renders_every_chapter_with_its_charts_offline(smoke_book):
-    from lpts_helpers.browser import chapter_pages, chart_report
+    from lpts_helpers.book.browser import chapter_pages, chart_report
 
     pages = chapter_pages(smoke_book)
     assert [p.stem for p in pages] == [c.stem for c in build.toc_chapters()]
@@ -87,8 +97,8 @@ def test_warm_rebuild_keeps_executed_chapters(smoke_book, capsys):
 @pytest.mark.slow
 def test_smoke_results_are_recorded(smoke_book):
     """The smoke run's stored results, read back: the numbers the chapter shows."""
-    from lpts_helpers.generation import GenerationConfig, PromptLengthConfig
-    from lpts_helpers.store import RunStore
+    from lpts_helpers.core.store import RunStore
+    from lpts_helpers.engine.generation import GenerationConfig, PromptLengthConfig
 
     store = RunStore(smoke_book.parents[1] / "runs")
     completions = store.load(GenerationConfig.for_profile("smoke"))
@@ -105,9 +115,9 @@ def test_smoke_results_are_recorded(smoke_book):
 
 @pytest.mark.slow
 def test_smoke_organism_chapter_trains_evaluates_and_glues_its_targets(smoke_book):
-    from lpts_helpers.organism import ConsolidationConfig, OrganismConfig, checkpoint_path
-    from lpts_helpers.plans import OrganismPlan
-    from lpts_helpers.store import RunStore
+    from lpts_helpers.chapters.ch02_organism import OrganismPlan, target_table
+    from lpts_helpers.core.store import RunStore
+    from lpts_helpers.methods.organism import ConsolidationConfig, OrganismConfig, checkpoint_path
 
     store = RunStore(smoke_book.parents[1] / "runs")
     plan = OrganismPlan.for_profile("smoke")
@@ -122,6 +132,8 @@ def test_smoke_organism_chapter_trains_evaluates_and_glues_its_targets(smoke_boo
     # per thinking model: recall (two forms), short, long, two sampling gains, budget slope, "Wait"; the control: 3
     expected = 8 * len(plan.thinking_models) + 3
     assert int(glued["targets_total"]) == expected and 0 <= int(glued["targets_met"]) <= expected
+    targets = target_table(plan, store)  # read back from the smoke build's stored runs
+    assert len(targets) == expected and int(glued["targets_met"]) == int((targets["met"] == "yes").sum())
     assert 0 <= float(glued["train_minutes"]) < 1  # 60-step trainings of a 2-layer model
 
 
@@ -143,30 +155,31 @@ def test_kept_chapters_touch_their_runs_and_rerun_when_one_is_gone(tmp_path):
 def test_smoke_pruning_chapters_glue_verdicts_that_match_their_stored_runs(smoke_book):
     """Chapters 04–06 recomputed from the smoke store give the very sentences their verdicts glued, and the
     summary page collects one row per core claim."""
-    from lpts_helpers import paper, plans, study
-    from lpts_helpers.store import RunStore
+    from lpts_helpers.core import paper
+    from lpts_helpers.core.store import RunStore
+    from lpts_helpers.methods import study
 
     store = RunStore(smoke_book.parents[1] / "runs")
-    plan = plans.PruningPlan.for_profile("smoke")
+    plan = pruning.PruningPlan.for_profile("smoke")
     site = smoke_book.parents[1] / "site" / "notebooks"
 
     def verdict(chapter: str) -> str:
         return ast.literal_eval(build.glued_values(site / f"{chapter}.ipynb")["verdict"])
 
-    table = study.compare(plan.static_cells(store, "smoke"), store)
+    table = study.compare(plan.static_cells(store), store)
     assert (table.loc[table["pruned_layers"] == 0, "drop"] == 0).all()
     assert len(table) == sum(len(plan.tasks(m)) * len(plan.methods) * (1 + len(plan.levels(m)))
                              for m in plan.models())
-    assert verdict("04-static-benchmarks") == " ".join(f"{t}." for t in study.static_findings(table).values())
-    budget_cells, wait_cells = plan.budget_cells(store, "smoke"), plan.wait_cells(store, "smoke")
-    slopes = study.scaling_slopes(budget_cells, wait_cells, store, paper.sequential_table())
+    assert verdict("04-static-benchmarks") == " ".join(f"{t}." for t in ch04_static.static_findings(table).values())
+    budget_cells, wait_cells = plan.budget_cells(store), plan.wait_cells(store)
+    slopes = ch05_sequential.scaling_slopes(budget_cells, wait_cells, store, paper.sequential_table())
     budgets, waits = study.compare(budget_cells, store), study.compare(wait_cells, store)
     assert verdict("05-sequential-scaling") == " ".join(
-        f"{t}." for t in study.sequential_findings(slopes, budgets, waits).values())
-    gains = study.sampling_gains(plan.sampling_cells(store, "smoke"), store)
-    assert verdict("06-parallel-scaling") == " ".join(f"{t}." for t in study.parallel_findings(gains).values())
+        f"{t}." for t in ch05_sequential.sequential_findings(slopes, budgets, waits).values())
+    gains = ch06_parallel.sampling_gains(plan.sampling_cells(store), store)
+    assert verdict("06-parallel-scaling") == " ".join(f"{t}." for t in ch06_parallel.parallel_findings(gains).values())
     assert "ShortGPT's first pick is layer" in verdict("03-which-layers-look-redundant")
-    claims = study.claims(plan, store, "smoke")
+    claims = ch90_summary.core_claims(plan, store)
     assert [c[:2] for c in claims["claim"]] == ["C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4"]
     summary = (site / "90-summary.ipynb").read_text()
     assert all(claim in summary for claim in ("C1 knowledge", "C4 parallel", "C8 pruned models reflect less"))
@@ -176,23 +189,23 @@ def test_smoke_pruning_chapters_glue_verdicts_that_match_their_stored_runs(smoke
 def test_smoke_recovery_chapter_glues_a_verdict_from_its_stored_runs(smoke_book):
     """Chapter 07 recomputed from the smoke store gives the sentence its verdict glued, and the summary page has
     the recovery claims' rows."""
-    from lpts_helpers import plans, recovery, study
-    from lpts_helpers.store import RunStore
+    from lpts_helpers.core.store import RunStore
+    from lpts_helpers.methods import study
 
     store = RunStore(smoke_book.parents[1] / "runs")
-    plan = plans.RecoveryPlan.for_profile("smoke")
+    plan = ch07_recovery.RecoveryPlan.for_profile("smoke")
     site = smoke_book.parents[1] / "site" / "notebooks"
-    arms = plan.arms(store, "smoke")
+    arms = ch07_recovery.arms(plan, store)
     assert [len(rows) for rows in arms.values()] == [2 + len(plan.recipes)] * 2
-    cells = plan.static_cells(arms, "smoke")
+    cells = plan.static_cells(arms)
     static = study.compare(cells, store)
-    changes = recovery.versus_pruned(static, cells, store, plan.pruned_arms("smoke"))
-    sampling = plan.sampling_cells(arms, "smoke")
-    gains = recovery.with_gain_vs_pruned(study.sampling_gains(sampling, store), sampling, store,
-                                         plan.pruned_arms("smoke"))
+    changes = ch07_recovery.versus_pruned(static, cells, store, plan.pruned_arms())
+    sampling = plan.sampling_cells(arms)
+    gains = ch07_recovery.with_gain_vs_pruned(ch06_parallel.sampling_gains(sampling, store), sampling, store,
+                                         plan.pruned_arms())
     glued = ast.literal_eval(build.glued_values(site / "07-recovery.ipynb")["verdict"])
-    assert glued == " ".join(f"{t}." for t in recovery.recovery_findings(static, changes, gains).values())
-    claims = recovery.claims(plan, store, "smoke")
+    assert glued == " ".join(f"{t}." for t in ch07_recovery.recovery_findings(static, changes, gains).values())
+    claims = ch07_recovery.claims(plan, store)
     assert [c[:3] for c in claims["claim"]] == ["C5 ", "C5′"]
     assert "C5 SFT (LoRA or full)" in (site / "90-summary.ipynb").read_text()
 
@@ -201,19 +214,19 @@ def test_smoke_recovery_chapter_glues_a_verdict_from_its_stored_runs(smoke_book)
 def test_smoke_analysis_chapter_glues_its_verdict_and_the_summary_has_its_claims(smoke_book):
     """Chapter 08 recomputed from the smoke store gives the sentence its verdict glued, and the summary page has
     the C6–C8 rows measured (no longer "not measured yet")."""
-    from lpts_helpers import analysis, plans
-    from lpts_helpers.store import RunStore
+    from lpts_helpers.core.store import RunStore
+    from lpts_helpers.methods import analysis
 
     store = RunStore(smoke_book.parents[1] / "runs")
-    plan = plans.AnalysisPlan.for_profile("smoke")
+    plan = ch08_traces.AnalysisPlan.for_profile("smoke")
     site = smoke_book.parents[1] / "site" / "notebooks"
-    cells = plan.trace_cells(store, "smoke")
-    measures = analysis.cell_measures(cells, store, plan)
-    table = analysis.variant_table(cells, measures)
-    paper_summary = analysis.summarize(analysis.paper_example(plan, store), unit="trace")
+    cells = plan.trace_cells(store)
+    measures = ch08_traces.cell_measures(cells, store, plan)
+    table = ch08_traces.variant_table(cells, measures)
+    paper_summary = analysis.summarize(ch08_traces.paper_example(plan, store), unit="trace")
     glued = ast.literal_eval(build.glued_values(site / "08-why-scaling-breaks.ipynb")["verdict"])
-    assert glued == " ".join(f"{t}." for t in analysis.findings(table, paper_summary).values())
-    claims = analysis.claims(plan, store, "smoke")
+    assert glued == " ".join(f"{t}." for t in ch08_traces.findings(table, paper_summary).values())
+    claims = ch08_traces.claims(plan, store)
     assert [c[:2] for c in claims["claim"]] == ["C6", "C7", "C8"]
     summary = (site / "90-summary.ipynb").read_text()
     assert "C7 pruned models lose diversity" in summary and "not measured yet" not in summary

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lpts_helpers import compounding, frontier, scaleup
+from lpts_helpers.chapters import ch09_compounding, scaleup
+from lpts_helpers.methods import compounding, frontier
 
 
 def simulated(epsilon: float, a: float, lengths=(1, 2, 3, 4, 6, 8), n: int = 400, seed: int = 0) -> dict:
@@ -50,7 +51,7 @@ def test_a_curve_that_is_not_compounding_is_rejected():
 def test_fit_table_marks_variants_that_solve_nothing_and_chain_sums_count_operations():
     scores = {("m", "shortgpt", 0): simulated(0.1, 0.9, n=100), ("m", "shortgpt", 2): {
         k: pd.Series(np.zeros(50)) for k in (1, 2, 4)}}
-    table = compounding.fit_table(scores, {"m": 6})
+    table = ch09_compounding.fit_table(scores, {"m": 6})
     fitted = table[table["pruned_layers"] == 0].set_index("form")
     assert fitted.loc["two", "epsilon low"] <= 0.1 <= fitted.loc["two", "epsilon high"]
     assert "6 steps:" in fitted.loc["two", "long chains predicted"] and fitted.loc["two", "holds"]
@@ -65,7 +66,7 @@ def test_control_gap_is_paired_and_signed():
     half = pd.Series(np.r_[np.ones(30), np.zeros(30)], index=ids)
     scores = {("think", "shortgpt", 0): {2: right}, ("think", "shortgpt", 1): {2: wrong},
               ("direct", "shortgpt", 0): {2: right}, ("direct", "shortgpt", 1): {2: half}}
-    gap = compounding.control_gap(scores, "think", "direct")
+    gap = ch09_compounding.control_gap(scores, "think", "direct")
     row = gap.iloc[0]
     assert row["gap"] == pytest.approx(-0.5) and row["thinking loses more"]
     assert row["thinking change"].startswith("-1.00") and row["control change"].startswith("-0.50")

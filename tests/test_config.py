@@ -1,11 +1,11 @@
-"""Config validation, hashing and profile defaults (lpts_helpers.config, and the configs built on it)."""
+"""Config validation, hashing and profile defaults (lpts_helpers.core.config, and the configs built on it)."""
 
 from dataclasses import dataclass
 
 import pytest
 
-from lpts_helpers.config import ConfigError, StageConfig, knob
-from lpts_helpers.generation import GenerationConfig, PromptLengthConfig
+from lpts_helpers.core.config import ConfigError, StageConfig, knob
+from lpts_helpers.engine.generation import GenerationConfig, PromptLengthConfig
 
 
 @dataclass(frozen=True)

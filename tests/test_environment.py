@@ -5,7 +5,7 @@ import re
 import tomllib
 import yaml
 
-from lpts_helpers.paths import REPO_ROOT
+from lpts_helpers.core.paths import REPO_ROOT
 
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
 

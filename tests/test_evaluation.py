@@ -7,10 +7,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pandas as pd
 import pytest
 
-from lpts_helpers import evaluation
-from lpts_helpers.backends.hf import HFBackend
-from lpts_helpers.config import ConfigError
-from lpts_helpers.judge import Judge, parse_reply
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.engine import evaluation
+from lpts_helpers.engine.backends.hf import HFBackend
+from lpts_helpers.tasks.judge import Judge, parse_reply
 
 
 def test_config_hash_covers_extractor_and_scorer_versions():

@@ -1,11 +1,11 @@
-"""Generation runs (lpts_helpers.generation) on a tiny in-memory model, through the run store."""
+"""Generation runs (lpts_helpers.engine.generation) on a tiny in-memory model, through the run store."""
 
 import pytest
 
-from lpts_helpers import generation
-from lpts_helpers.backends.hf import HFBackend
-from lpts_helpers.config import ConfigError
-from lpts_helpers.store import RunStore
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.core.store import RunStore
+from lpts_helpers.engine import generation
+from lpts_helpers.engine.backends.hf import HFBackend
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_prompt_lengths_per_benchmark(store, monkeypatch, tiny_model):
 def test_transcripts_escape_and_cut_long_texts():
     import pandas as pd
 
-    from lpts_helpers.display import transcripts
+    from lpts_helpers.book.display import transcripts
 
     frame = pd.DataFrame({"item_id": ["a"], "question": ["<b>q</b>"], "gold": ["1"], "completion": ["x" * 50],
                           "finish_reason": ["length"]})

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from lpts_helpers import benchmarks
-from lpts_helpers.grading import grade, last_boxed, strip_thinking
+from lpts_helpers.tasks import benchmarks
+from lpts_helpers.tasks.grading import grade, last_boxed, strip_thinking
 
 MATH_CASES = [  # (gold, completion, expected) graded with the boxed extractor and math-verify
     ("\\frac{1}{2}", "\\boxed{0.5}", True),
@@ -100,7 +100,7 @@ def test_gold_self_check_boxed(name):
 @pytest.mark.parametrize("name", ["aime24", "math500", "gsm8k"])
 def test_gold_parses_and_verifies_in_math_verify(name):
     """math-verify itself (not the string shortcut) accepts each gold answer as equal to itself."""
-    from lpts_helpers.grading import math_verify_equal
+    from lpts_helpers.tasks.grading import math_verify_equal
 
     frame = benchmarks.load_benchmark(name)
     misses = [r.problem_id for r in frame.itertuples() if not math_verify_equal(r.answer, r.answer)]

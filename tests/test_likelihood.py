@@ -1,11 +1,11 @@
-"""Multiple choice by log-likelihood (lpts_helpers.likelihood)."""
+"""Multiple choice by log-likelihood (lpts_helpers.engine.likelihood)."""
 
 import pytest
 import torch
 
-from lpts_helpers import likelihood
-from lpts_helpers.benchmarks import load_benchmark
-from lpts_helpers.config import ConfigError
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.engine import likelihood
+from lpts_helpers.tasks.benchmarks import load_benchmark
 
 
 def test_logprobs_equal_a_one_sequence_reference(tiny_model):
@@ -45,7 +45,7 @@ def test_only_multiple_choice_benchmarks():
 
 
 def test_boxed_text_scores_the_option_inside_the_models_own_answer_format(tiny_model):
-    from lpts_helpers.organism import recall_problem
+    from lpts_helpers.tasks.world import recall_problem
 
     _, tokenizer = tiny_model
     problem = recall_problem(__import__("random").Random(0), 3)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lpts_helpers import metrics
+from lpts_helpers.core import metrics
 
 CORRECT = np.array([[1, 0, 0],
                     [1, 1, 1],

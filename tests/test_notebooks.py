@@ -5,8 +5,8 @@ import ast
 import jupytext
 import pytest
 
-from lpts_helpers.build import toc_chapters
-from lpts_helpers.paths import NOTEBOOKS_DIR
+from lpts_helpers.book.build import toc_chapters
+from lpts_helpers.core.paths import NOTEBOOKS_DIR
 
 CHAPTERS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]-*.py"))
 

@@ -7,25 +7,29 @@ import random
 
 import pytest
 
-from lpts_helpers import organism
-from lpts_helpers.benchmarks import load_benchmark, user_message
-from lpts_helpers.config import ConfigError
-from lpts_helpers.grading import grade
-from lpts_helpers.organism import (
-    IGNORE,
+from lpts_helpers.chapters import ch02_organism
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.methods import organism
+from lpts_helpers.methods.organism import (
     OrganismConfig,
-    build_tokenizer,
-    chain_problem,
-    chain_terms,
-    chain_trace,
-    encode,
-    encode_segments,
     heldout_examples,
     micro_batches,
     padded_batch,
     prompt_text,
     train_organism,
     training_example,
+)
+from lpts_helpers.tasks import world
+from lpts_helpers.tasks.benchmarks import load_benchmark, user_message
+from lpts_helpers.tasks.grading import grade
+from lpts_helpers.tasks.world import (
+    IGNORE,
+    build_tokenizer,
+    chain_problem,
+    chain_terms,
+    chain_trace,
+    encode,
+    encode_segments,
 )
 
 
@@ -34,7 +38,7 @@ def _text(segments, trained_only=False):
 
 
 def _example(rng, kind="thinking", longest=12):
-    return training_example(rng, kind, organism.DataMix(), organism.WORLD, longest)
+    return training_example(rng, kind, organism.DataMix(), world.WORLD, longest)
 
 
 def test_chain_terms_are_a_start_and_digits_and_are_seeded():
@@ -107,7 +111,7 @@ def test_benchmarks_are_seeded_and_their_gold_grades_correct(name, length):
     assert first.equals(load_benchmark(name, n_problems=10, seed=4, chain_length=length))
     assert not first.equals(load_benchmark(name, n_problems=10, seed=5, chain_length=length))
     assert first["problem_id"].is_unique
-    from lpts_helpers.benchmarks import get_benchmark
+    from lpts_helpers.tasks.benchmarks import get_benchmark
 
     spec = get_benchmark(name)
     for row in first.to_dict("records"):
@@ -118,8 +122,8 @@ def test_benchmarks_are_seeded_and_their_gold_grades_correct(name, length):
 
 def test_recall_covers_every_fact_once():
     frame = load_benchmark("organism_recall")
-    assert len(frame) == organism.WORLD.n_facts and frame["fact"].is_unique
-    assert frame.apply(lambda r: r["choices"][" ABCD".index(r["answer"]) - 1] == organism.WORLD.facts[r["fact"]][1],
+    assert len(frame) == world.WORLD.n_facts and frame["fact"].is_unique
+    assert frame.apply(lambda r: r["choices"][" ABCD".index(r["answer"]) - 1] == world.WORLD.facts[r["fact"]][1],
                        axis=1).all()
 
 
@@ -223,7 +227,7 @@ def test_the_second_phase_replays_chains_up_to_its_cap_and_keeps_the_committed_h
 
 
 def test_the_seeds_presets_load_their_own_checkpoints():
-    from lpts_helpers.models import PRESETS
+    from lpts_helpers.models.presets import PRESETS
 
     for name, (kind, seed) in {"organism": ("thinking", 0), "organism-seed1": ("thinking", 1),
                                "organism-seed2": ("thinking", 2), "organism-direct": ("direct", 0)}.items():
@@ -254,7 +258,7 @@ def test_smoke_training_learns_facts_resumes_and_loads_with_auto_classes(store):
 
 
 def test_interrupted_training_resumes_to_the_same_result(tmp_path, monkeypatch):
-    from lpts_helpers.store import RunStore
+    from lpts_helpers.core.store import RunStore
 
     config = OrganismConfig.for_profile("smoke", steps=40)
     whole = train_organism(config, RunStore(tmp_path / "a"), progress=False)
@@ -300,7 +304,7 @@ def test_second_phase_starts_from_the_first_and_is_keyed_by_it(store):
     assert organism.ConsolidationConfig(kind="direct").chain_limit(0) == 4  # replays only what it was taught
     assert organism.ConsolidationConfig.for_profile("smoke", kind="direct").first_phase() == \
         OrganismConfig.for_profile("smoke", kind="direct")  # the recipe is the default profile's
-    curves = organism.training_curves({"m": (first, second)})
+    curves = ch02_organism.training_curves({"m": (first, second)})
     assert curves["step"].is_monotonic_increasing and len(curves) == first.samples.shape[0] + config.steps
     with pytest.raises(ConfigError, match="steps=25"):
         organism.ConsolidationConfig(steps=25, log_every=10)

@@ -1,16 +1,20 @@
 """Chapter plans, sweeps and the tables the chapters show (with the paper's numbers beside ours)."""
 
+import inspect
+
 import pandas as pd
 import pytest
 
-from lpts_helpers import evaluation, likelihood, paper, plans
-from lpts_helpers.backends.hf import HFBackend
-from lpts_helpers.config import ConfigError
+from lpts_helpers.chapters import beyond, ch01_baselines, ch02_organism, ch07_recovery, ch08_traces, pruning
+from lpts_helpers.core import paper
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.engine import evaluation, likelihood
+from lpts_helpers.engine.backends.hf import HFBackend
 
 
 def test_baseline_plan_lists_every_task_and_reading():
-    plan = plans.BaselinePlan(families=("chain_sum", "leg_counting"), chain_lengths=(2, 5), benchmarks=("gsm8k",),
-                              extractors=("boxed", "flex"))
+    plan = ch01_baselines.BaselinePlan(families=("chain_sum", "leg_counting"), chain_lengths=(2, 5),
+                                       benchmarks=("gsm8k",), extractors=("boxed", "flex"))
     configs = plan.eval_configs()
     assert len(configs) == (2 * 2 + 1) * 2
     assert {(c.benchmark, c.chain_length) for c in configs} == {("chain_sum", 2), ("chain_sum", 5),
@@ -18,10 +22,10 @@ def test_baseline_plan_lists_every_task_and_reading():
                                                                 ("gsm8k", None)}
     assert len({c.generation().config_hash() for c in configs}) == 5  # two readings share one generation run
     assert [c.scoring for c in plan.choice_configs()] == ["letter", "text-normalized"]
-    paper_plan = plans.BaselinePlan.for_profile("paper")
+    paper_plan = ch01_baselines.BaselinePlan.for_profile("paper")
     assert paper_plan.families == () and paper_plan.thinking_budget == 8192 and paper_plan.backend == "vllm"
     with pytest.raises(ConfigError, match=r"families=\['chain_sum', 'sudoku'\] has unknown entries \['sudoku'\]"):
-        plans.BaselinePlan(families=("chain_sum", "sudoku"))
+        ch01_baselines.BaselinePlan(families=("chain_sum", "sudoku"))
 
 
 def test_sweep_reads_back_without_loading_a_model(store, tiny_model, monkeypatch):
@@ -98,8 +102,30 @@ def test_organism_targets_view_marks_met_missed_and_a_negative_result():
          "met": "no"},
         {"key": "wait_gain", "target": "forced Wait", "model": "a", "measured": -0.20, "low": -0.30, "high": -0.10,
          "met": "negative"}])
-    view = plans.targets_view(targets)
+    view = ch02_organism.targets_view(targets)
     assert view.loc["short chains", "a"].endswith("✓") and view.loc["short chains", "b"].endswith("✗")
     assert view.loc["forced Wait", "a"].endswith("(a measured negative result)")
     assert view.loc["forced Wait", "b"] == "—"
-    assert plans.target_range(targets, "short", ("a", "b")) == {"low": 0.40, "high": 0.97, "met": 1, "of": 2}
+    assert ch02_organism.target_range(targets, "short", ("a", "b")) == {"low": 0.40, "high": 0.97, "met": 1, "of": 2}
+
+
+def test_plans_are_data_whose_profile_is_a_field():
+    plans = [ch01_baselines.BaselinePlan, ch02_organism.OrganismPlan, pruning.PruningPlan,
+             ch07_recovery.RecoveryPlan, ch08_traces.AnalysisPlan, beyond.BeyondPlan]
+    for cls in plans:
+        assert cls.for_profile("smoke").profile == "smoke"
+        for name, method in inspect.getmembers(cls, inspect.isfunction):
+            if name.startswith("__"):
+                continue  # the dataclass's own __init__ takes the field
+            assert "profile" not in inspect.signature(method).parameters, f"{cls.__name__}.{name} takes a profile"
+    with pytest.raises(ConfigError, match="profile='fast' is not allowed"):
+        pruning.PruningPlan.for_profile("fast")
+
+
+def test_a_derived_plan_keeps_the_pruning_plan_it_was_given():
+    chosen = pruning.PruningPlan.for_profile("smoke", n_problems=7)
+    for cls in (ch07_recovery.RecoveryPlan, ch08_traces.AnalysisPlan, beyond.BeyondPlan):
+        assert cls.for_profile("smoke", pruning=chosen).pruning.n_problems == 7
+        assert cls.for_profile("smoke").pruning == pruning.PruningPlan.for_profile("smoke")
+        with pytest.raises(ConfigError, match=r"pruning has profile='smoke'; allowed: the plan's own \('default'\)"):
+            cls.for_profile("default", pruning=chosen)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lpts_helpers import browser, plots
+from lpts_helpers.book import browser, plots
 
 DATA = pd.DataFrame({"x": [1, 2, 3], "y": [3, 1, 2]})
 

@@ -1,4 +1,4 @@
-"""Layer pruning (lpts_helpers.prune) on tiny random models built in memory."""
+"""Layer pruning (lpts_helpers.methods.prune) on tiny random models built in memory."""
 
 import copy
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from lpts_helpers import prune
-from lpts_helpers.backends import Request
-from lpts_helpers.backends.hf import HFBackend
-from lpts_helpers.config import ConfigError
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.engine.backends import Request
+from lpts_helpers.engine.backends.hf import HFBackend
+from lpts_helpers.methods import prune
 
 
 @pytest.fixture
@@ -175,20 +175,3 @@ def test_replaying_a_laco_recipe_rebuilds_the_same_model(four_layers):
     rebuilt = prune.apply_recipe(model, recipe, "rdsc")
     for (name, a), b in zip(collapsed.state_dict().items(), rebuilt.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
-
-
-def test_single_layer_ablation_map(four_layers, store):
-    model, tokenizer = four_layers
-    config = prune.AblationConfig(families=("chain_sum",), chain_lengths=(2,), include_mmlu=True, n_problems=2)
-    run = prune.run_ablation(config, store, model=model, tokenizer=tokenizer)
-    assert sorted(run.samples["layer"].unique()) == [-1, 0, 1, 2, 3]
-    assert set(run.samples["task"]) == {"chain_sum (2 steps)", "mmlu"}
-    assert len(prune.decoder_layers(model)) == 4 and model.config.num_hidden_layers == 4  # restored
-    table = prune.sensitivity_table(run)
-    assert len(table) == 4 * 2 and set(run.metrics) == {"chain_sum (2 steps)", "mmlu"}
-    # the unpruned row equals a direct computation, and removing a layer changes the NLL
-    pairs = prune._reference_pairs("mmlu", None, 2, tokenizer)
-    assert run.samples.query("layer == -1 and task == 'mmlu'")["nll"].item() == pytest.approx(
-        prune.answer_nll(model, tokenizer, pairs))
-    assert (table["nll_increase"].abs() > 0).all()
-    assert not prune.run_ablation(config, store).computed  # read back with no model

@@ -1,4 +1,4 @@
-"""Recovery after pruning (lpts_helpers.recovery): data, the reward, LoRA merging, recovered model names, and a
+"""Recovery after pruning (lpts_helpers.methods.recovery): data, the reward, LoRA merging, recovered model names, and a
 smoke run of every recipe on the organism with two layers cut."""
 
 import json
@@ -7,9 +7,11 @@ import shutil
 import pytest
 import torch
 
-from lpts_helpers import models, plans, recovery, study
-from lpts_helpers.config import ConfigError
-from lpts_helpers.generation import BackendOptions
+from lpts_helpers.chapters import ch07_recovery
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.engine.generation import BackendOptions
+from lpts_helpers.methods import recovery, study
+from lpts_helpers.models import loading, registry
 
 QUIET = BackendOptions(progress=False, batch_size=16)
 
@@ -22,7 +24,7 @@ def test_config_errors_name_the_bad_value():
         with pytest.raises(ConfigError, match=message):
             recovery.RecoveryConfig(**bad)
     with pytest.raises(ConfigError, match="recipes"):
-        plans.RecoveryPlan(recipes=("lora", "dpo"))
+        ch07_recovery.RecoveryPlan(recipes=("lora", "dpo"))
 
 
 def test_tokenized_trains_on_the_completion_only(tiny_model):
@@ -56,7 +58,7 @@ def test_training_problems_never_include_an_evaluation_question():
     task = study.Task.parse("chain_sum@2")
     config = recovery.RecoveryConfig(model="organism", method="grpo", max_steps=1, tasks=("organism_chain@2",),
                                      n_train_problems=300, batch_size=8)
-    prompts = recovery.rl_prompts(config, models.load_tokenizer("organism"))
+    prompts = recovery.rl_prompts(config, loading.load_tokenizer("organism"))
     evaluation = recovery.heldout_questions(study.Task.parse("organism_chain@2"), config.eval_problems)
     assert len(evaluation) > 0 and prompts["prompt"].str.endswith("<think>\n").all()
     assert len(evaluation) == 100 and not any(q in p for p in prompts["prompt"] for q in evaluation)
@@ -83,14 +85,14 @@ def test_outcomes_and_claims_follow_the_paired_intervals():
                           _gain_row("LoRA SFT", (0.0, -0.2, 0.2), (0.3, 0.1, 0.5)),  # back, and above pruned
                           _gain_row("full SFT", (-0.3, -0.5, -0.1), (0.0, -0.1, 0.1)),  # still below unpruned
                           _gain_row("GRPO", (-0.1, -0.3, 0.1), (0.1, -0.1, 0.3))])  # neither
-    assert [recovery.outcome(r) for _, r in gains.iloc[2:].iterrows()] == ["restored", "still flattened",
+    assert [ch07_recovery.outcome(r) for _, r in gains.iloc[2:].iterrows()] == ["restored", "still flattened",
                                                                          "inconclusive"]
     arms = {"m": {"lora": "LoRA SFT", "full": "full SFT", "grpo": "GRPO"}}
-    claims = recovery.recovery_claims(gains, {"m": "pruned"}, arms)
+    claims = ch07_recovery.recovery_claims(gains, {"m": "pruned"}, arms)
     assert list(claims["agreement"]) == ["partly", "not testable here"]  # C5: 1 of 2; C5′: GRPO inconclusive
     assert claims["verdict"].iloc[0] == "1 of 2 conclusive recoveries as claimed"
     unharmed = gains.assign(**{"gain change vs unpruned high": 0.1})
-    assert "nothing to restore" in recovery.recovery_claims(unharmed, {"m": "pruned"}, arms)["ours"].iloc[0]
+    assert "nothing to restore" in ch07_recovery.recovery_claims(unharmed, {"m": "pruned"}, arms)["ours"].iloc[0]
 
 
 def test_merging_lora_reproduces_the_adapter_models_logits(tiny_model):
@@ -117,7 +119,7 @@ def test_merging_lora_reproduces_the_adapter_models_logits(tiny_model):
 @pytest.fixture(scope="module")
 def pruned(tmp_path_factory):
     """The organism with its last two layers cut (reverse order: no calibration), in a module-wide store."""
-    from lpts_helpers.store import RunStore
+    from lpts_helpers.core.store import RunStore
 
     store = RunStore(tmp_path_factory.mktemp("recovery") / "runs")
     return study.variant("organism", "reverse", 2, store, "smoke"), store
@@ -127,7 +129,7 @@ def pruned(tmp_path_factory):
 @pytest.mark.parametrize("recipe", ["lora", "full", "self"])
 def test_each_sft_recipe_lowers_the_heldout_loss(pruned, recipe):
     name, store = pruned
-    knobs = dict(plans.RECIPES[recipe])
+    knobs = dict(ch07_recovery.RECIPES[recipe])
     knobs.setdefault("data", "organism")
     config = recovery.RecoveryConfig.for_profile("smoke", model=name, **knobs)
     run = recovery.train_recovery(config, store, options=QUIET, progress=False)
@@ -146,40 +148,44 @@ def test_grpo_logs_rewards_and_changes_the_weights(pruned):
     run = recovery.train_recovery(config, store, options=QUIET, progress=False)
     rewards = run.samples["reward"].dropna()
     assert len(rewards) == config.max_steps // config.logging_steps and rewards.between(0, 1).all()
-    before, _ = models.load_model(name)
-    after, _ = models.load_model(recovery.recovered_name(config, store))
+    before, _ = loading.load_model(name)
+    after, _ = loading.load_model(recovery.recovered_name(config, store))
     changed = [not torch.equal(a, b) for a, b in zip(before.parameters(), after.parameters())]
     assert any(changed)
 
 
 @pytest.mark.slow
-def test_a_recovered_model_is_named_by_its_run_and_rebuilt_when_missing(pruned):
+def test_a_recovered_model_is_named_by_its_run_and_rebuilt_only_on_request(pruned):
     name, store = pruned
     config = recovery.RecoveryConfig.for_profile("smoke", model=name, adapter="full")
     recovered = recovery.recovered_name(config, store, options=QUIET, progress=False)
-    assert recovered.startswith(models.RECOVERED_PREFIX) and models.check_model(recovered) == recovered
-    assert models.base_model(recovered) == "organism"
-    assert models.thinking_format(recovered) == models.thinking_format("organism")
-    fingerprint = models.model_fingerprint(recovered)
-    run = models.recovered_run(recovered)
-    weights = {k: v.clone() for k, v in models.load_model(recovered)[0].state_dict().items()}
+    assert recovered.startswith(recovery.RECOVERED_PREFIX) and registry.check_model(recovered) == recovered
+    assert registry.base_model(recovered) == "organism"
+    assert registry.thinking_format(recovered) == registry.thinking_format("organism")
+    fingerprint = registry.model_fingerprint(recovered)
+    run = recovery.recovered_run(recovered)
+    weights = {k: v.clone() for k, v in loading.load_model(recovered)[0].state_dict().items()}
     shutil.rmtree(run / "checkpoint")
-    models.load_model.cache_clear()
-    rebuilt = models.load_model(recovered)[0].state_dict()
-    assert models.model_fingerprint(recovered) == fingerprint
+    loading.load_model.cache_clear()
+    with pytest.raises(FileNotFoundError, match=f"python -m lpts_helpers.methods.recovery --rebuild {run}"):
+        loading.load_model(recovered)  # loading never trains
+    assert not (run / "checkpoint").exists()
+    recovery.main(["--rebuild", str(run)])  # the command the error names
+    rebuilt = loading.load_model(recovered)[0].state_dict()
+    assert registry.model_fingerprint(recovered) == fingerprint
     assert max((rebuilt[k] - v).abs().max().item() for k, v in weights.items()) < 1e-4
-    with pytest.raises(ConfigError, match="no finished recovery run"):
-        models.check_model(models.RECOVERED_PREFIX + str(run.parent / "missing"))
+    with pytest.raises(ConfigError, match="names no finished run"):
+        registry.check_model(recovery.RECOVERED_PREFIX + str(run.parent / "missing"))
 
 
 def test_the_plan_builds_each_recipe_on_the_pruned_variant(pruned):
     _, store = pruned
-    plan = plans.RecoveryPlan.for_profile("smoke")
-    configs = {r: plan.recovery_config("organism", r, store, "smoke") for r in plan.recipes}
+    plan = ch07_recovery.RecoveryPlan.for_profile("smoke")
+    configs = {r: plan.recovery_config("organism", r, store) for r in plan.recipes}
     assert {c.model for c in configs.values()} == {study.variant("organism", "shortgpt", 1, store, "smoke")}
     assert [c.label() for c in configs.values()] == ["LoRA SFT", "full SFT", "LoRA SFT, self-generated",
                                                      "GRPO (full)"]
     assert configs["grpo"].batch_size % configs["grpo"].num_generations == 0
-    reference = plan.recovery_config("smollm2-135m", "full", store, "smoke")
+    reference = plan.recovery_config("smollm2-135m", "full", store)
     assert reference.data == "distill" and not reference.thinks
     assert json.loads(json.dumps(plan.to_dict())) == plan.to_dict()

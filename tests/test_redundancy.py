@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from lpts_helpers.config import ConfigError
-from lpts_helpers.prune import answer_nll, save_checkpoint
-from lpts_helpers.redundancy import (
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.core.store import Run
+from lpts_helpers.methods.redundancy import (
     RemovalConfig,
     heldout_nll,
     profile_frame,
@@ -17,7 +18,7 @@ from lpts_helpers.redundancy import (
     scored_texts,
     summary_table,
 )
-from lpts_helpers.store import Run
+from lpts_helpers.models.loading import save_checkpoint
 
 
 def _samples() -> pd.DataFrame:
@@ -47,11 +48,22 @@ def test_summary_counts_layers_removable_at_small_cost():
     assert summary.loc["accuracy: task", "layers removable at small cost"] == "1 of 2"
 
 
+def _answer_nll(model, tokenizer, prompt: str, answer: str) -> float:
+    """Mean negative log-likelihood per answer token given the prompt, by teacher forcing (the reference)."""
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(prompt + answer, add_special_tokens=False)["input_ids"][len(prompt_ids):]
+    ids = torch.tensor([prompt_ids + answer_ids])
+    with torch.inference_mode():
+        logprobs = torch.log_softmax(model(input_ids=ids, use_cache=False).logits[0].float(), dim=-1)
+    positions = range(len(prompt_ids), len(ids[0]))
+    return -sum(logprobs[p - 1, ids[0, p]].item() for p in positions) / len(answer_ids)
+
+
 def test_heldout_nll_scores_only_the_marked_segments(tiny_model):
     model, tokenizer = tiny_model
     prompt, answer = "U:2+3?\nA:", "The answer is 5."
     assert heldout_nll(model, tokenizer, [[(prompt, False), (answer, True)]], 512) == pytest.approx(
-        answer_nll(model, tokenizer, [(prompt, answer)]), rel=1e-5)
+        _answer_nll(model, tokenizer, prompt, answer), rel=1e-5)
     whole = heldout_nll(model, tokenizer, [[(prompt + answer, True)]], 512)
     assert whole != pytest.approx(heldout_nll(model, tokenizer, [[(prompt, False), (answer, True)]], 512))
 

@@ -1,12 +1,12 @@
-"""Budget forcing and parallel sampling (lpts_helpers.scaling): exact checks on a scripted backend, invariants
+"""Budget forcing and parallel sampling (lpts_helpers.engine.scaling): exact checks on a scripted backend, invariants
 on a real decode loop, and one slow run on the real SmolLM2-135M-Instruct."""
 
 import pytest
 
-from lpts_helpers.backends import Completion
-from lpts_helpers.backends.hf import HFBackend
-from lpts_helpers.models import S1_THINKING, ThinkingFormat
-from lpts_helpers.scaling import Budget, generate_traces, sample_seed
+from lpts_helpers.engine.backends import Completion
+from lpts_helpers.engine.backends.hf import HFBackend
+from lpts_helpers.engine.scaling import Budget, generate_traces, sample_seed
+from lpts_helpers.models.presets import S1_THINKING, ThinkingFormat
 
 FMT = ThinkingFormat(think_start="<think>", think_end="</think>", stop=("</think>",), answer_prefix="Final Answer:")
 
@@ -101,8 +101,8 @@ def test_invariants_on_a_real_decode_loop(tiny_model):
 
 @pytest.mark.slow
 def test_budget_forcing_on_the_real_smollm2():
-    from lpts_helpers.backends import make_backend
-    from lpts_helpers.generation import chat_prompt
+    from lpts_helpers.engine.backends import make_backend
+    from lpts_helpers.engine.generation import chat_prompt
 
     backend = make_backend("hf", "smollm2-135m", progress=False)
     prompt = chat_prompt(backend.tokenizer, "What is 3 + 4? Put your final answer within \\boxed{}.")

@@ -1,13 +1,17 @@
 """The run store: finished runs are read back, interrupted runs resume, unfinished runs are never read."""
 
 import json
+import platform
+import subprocess
 from dataclasses import dataclass
+from importlib import metadata
 
 import pandas as pd
 import pytest
 
-from lpts_helpers.config import StageConfig, knob
-from lpts_helpers.store import MARKER, atomic_write_bytes, git_commit, library_versions
+from lpts_helpers.core import store as store_module
+from lpts_helpers.core.config import StageConfig, knob
+from lpts_helpers.core.store import MARKER, atomic_write_bytes, git_commit, library_versions
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
     def disk_full(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr("lpts_helpers.store.os.fsync", disk_full)
+    monkeypatch.setattr("lpts_helpers.core.store.os.fsync", disk_full)
     with pytest.raises(OSError, match="disk full"):
         atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
@@ -134,9 +138,22 @@ def test_runs_lists_finished_runs_only(store):
     assert [r["config"] for r in store.runs("squares")] == [{"n": 1, "offset": 0}]
 
 
-def test_metadata_helpers():
-    assert git_commit()  # a commit hash, possibly "-dirty", or "unknown" outside git
-    assert "python" in library_versions()
+def test_git_commit_names_the_checkout_and_whether_it_is_dirty(tmp_path, monkeypatch):
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=store_module.REPO_ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    head = git("rev-parse", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    assert git_commit() == head + ("-dirty" if dirty else "")
+    assert len(head) == 40
+    monkeypatch.setattr(store_module, "REPO_ROOT", tmp_path)  # not a git checkout
+    assert git_commit() == "unknown"
+
+
+def test_library_versions_are_the_installed_ones(monkeypatch):
+    monkeypatch.setattr(store_module, "TRACKED_LIBRARIES", ("pandas", "no-such-library-lpts"))
+    assert library_versions() == {"python": platform.python_version(), "pandas": metadata.version("pandas")}
 
 
 def test_metrics_follow_the_metric_code_without_recomputing_samples(store):

@@ -1,11 +1,15 @@
-"""The pruning study (lpts_helpers.study), pruned model names (models, prune) and the new metrics, on tiny inputs."""
+"""The pruning study (lpts_helpers.methods.study and the chapter modules over it), pruned model names (models,
+prune) and the new metrics, on tiny inputs."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lpts_helpers import metrics, models, plans, prune, study
-from lpts_helpers.config import ConfigError
+from lpts_helpers.chapters import ch04_static, ch90_summary, pruning
+from lpts_helpers.core import metrics, verdicts
+from lpts_helpers.core.config import ConfigError
+from lpts_helpers.methods import prune, study
+from lpts_helpers.models import loading, registry
 
 
 def test_retention_ratio_ci():
@@ -46,28 +50,28 @@ def test_tasks_parse_with_their_family_and_chance():
 
 def test_plan_rejects_unknown_methods_and_tasks():
     with pytest.raises(ConfigError, match="random"):
-        plans.PruningPlan(methods=("shortgpt", "random"))
+        pruning.PruningPlan(methods=("shortgpt", "random"))
     with pytest.raises(ConfigError, match="chain length"):
-        plans.PruningPlan(long_task="organism_chain")
+        pruning.PruningPlan(long_task="organism_chain")
 
 
 def test_a_pruned_model_is_named_by_its_recipe(four_layers_dir, store):
     config = prune.PruneConfig(model=str(four_layers_dir), method="selection", layers=(1,))
     name = prune.pruned_name(config, store)
-    assert name.startswith(models.PRUNED_PREFIX) and models.check_model(name) == name
-    assert models.base_model(name) == str(four_layers_dir)
-    assert models.thinking_format(name) == models.thinking_format(str(four_layers_dir))
-    model, _ = models.load_model(name)
-    base, _ = models.load_model(str(four_layers_dir))
+    assert name.startswith(prune.PRUNED_PREFIX) and registry.check_model(name) == name
+    assert registry.base_model(name) == str(four_layers_dir)
+    assert registry.thinking_format(name) == registry.thinking_format(str(four_layers_dir))
+    model, _ = loading.load_model(name)
+    base, _ = loading.load_model(str(four_layers_dir))
     assert len(prune.decoder_layers(model)) == 3 and len(prune.decoder_layers(base)) == 4  # base untouched
     other = prune.pruned_name(prune.PruneConfig(model=str(four_layers_dir), method="selection", layers=(2,)), store)
-    assert models.model_fingerprint(name) != models.model_fingerprint(other)
+    assert registry.model_fingerprint(name) != registry.model_fingerprint(other)
     checkpoint = prune.pruned_checkpoint(name)  # what vLLM loads
     from transformers import AutoModelForCausalLM
 
     assert AutoModelForCausalLM.from_pretrained(checkpoint).config.num_hidden_layers == 3
-    with pytest.raises(ConfigError, match="no finished prune run"):
-        models.check_model(models.PRUNED_PREFIX + str(store.root / "prune" / "missing"))
+    with pytest.raises(ConfigError, match="names no finished run"):
+        registry.check_model(prune.PRUNED_PREFIX + str(store.root / "prune" / "missing"))
 
 
 @pytest.fixture
@@ -85,7 +89,7 @@ def four_layers_dir(tiny_model, tmp_path):
 
 
 def test_compare_pairs_pruned_with_unpruned_and_marks_uninformative_tasks(store):
-    from lpts_helpers.generation import BackendOptions
+    from lpts_helpers.engine.generation import BackendOptions
 
     cells = []
     for name in ("organism_recall_open", "organism_chain@12"):
@@ -112,27 +116,27 @@ def test_compare_pairs_pruned_with_unpruned_and_marks_uninformative_tasks(store)
 def test_beside_the_paper_maps_benchmarks_to_families():
     table = pd.DataFrame([{"model": "m", "method": "shortgpt", "pruned_layers": 1, "task": "t", "family": "knowledge",
                            "informative": True, "retention": 0.9, "retention_low": 0.8, "retention_high": 1.0}])
-    from lpts_helpers import paper
+    from lpts_helpers.core import paper
 
-    beside = study.static_beside_paper(table, paper.static_table())
+    beside = ch04_static.static_beside_paper(table, paper.static_table())
     knowledge = beside[(beside["family"] == "knowledge") & (beside["pruned layers"] == 1)].iloc[0]
     assert knowledge["paper (Qwen3-8B, 36 layers)"] == f"mmlu {0.71 / 0.73:.2f}"
     assert knowledge["ours"] == "m t 0.90 [0.80, 1.00]"
 
 
 def test_claim_rows_count_how_they_came_out():
-    assert [study.agreement(h, 3) for h in (3, 1, 0)] == ["agrees", "partly", "disagrees"]
+    assert [verdicts.agreement(h, 3) for h in (3, 1, 0)] == ["agrees", "partly", "disagrees"]
     with pytest.raises(ValueError, match="allowed"):
-        study.verdict_row("C1", "p", "o", "v", "maybe")
-    table = pd.DataFrame([study.verdict_row("C1", "p", "o", "v", "agrees"),
-                          study.verdict_row("C2", "p", "o", "v", "not testable here"),
-                          study.verdict_row("C6", "p", "o", "v", "disagrees"),
-                          study.verdict_row("C7", "p", "o", "v", "disagrees")])
-    assert study.claims_verdict(table) == "Of 4 claim rows: 1 agrees, 2 disagrees, 1 not testable here."
+        verdicts.verdict_row("C1", "p", "o", "v", "maybe")
+    table = pd.DataFrame([verdicts.verdict_row("C1", "p", "o", "v", "agrees"),
+                          verdicts.verdict_row("C2", "p", "o", "v", "not testable here"),
+                          verdicts.verdict_row("C6", "p", "o", "v", "disagrees"),
+                          verdicts.verdict_row("C7", "p", "o", "v", "disagrees")])
+    assert ch90_summary.claims_verdict(table) == "Of 4 claim rows: 1 agrees, 2 disagrees, 1 not testable here."
 
 
 def test_retention_points_put_the_paper_beside_our_informative_pairs():
-    from lpts_helpers import paper
+    from lpts_helpers.core import paper
 
     static = pd.DataFrame([{"model": "m", "method": "shortgpt", "pruned_layers": n, "task": "t",
                             "family": "knowledge", "informative": True, "retention": r, "retention_low": r - 0.1,
@@ -140,7 +144,7 @@ def test_retention_points_put_the_paper_beside_our_informative_pairs():
                           + [{"model": "m", "method": "shortgpt", "pruned_layers": 2, "task": "chance",
                               "family": "long chains", "informative": False, "retention": np.nan,
                               "retention_low": np.nan, "retention_high": np.nan}])
-    points = study.retention_points(static, paper.static_table()).set_index("who")
+    points = ch04_static.retention_points(static, paper.static_table()).set_index("who")
     assert points.loc["ours: m t", "pruned layers"] == 2 and points.loc["ours: m t", "retention"] == 0.7
     assert "ours: m chance" not in points.index
     assert points.loc["paper: mmlu (Qwen3-8B)", "retention"] == pytest.approx(0.64 / 0.73)
@@ -164,18 +168,18 @@ def test_seed_spread_ranges_each_setting_over_seeds():
             for method, n, acc in (("shortgpt", 0, base), ("reverse", 0, base), ("shortgpt", 1, base - 0.5),
                                    ("reverse", 1, base - 0.1))]
     seeds = ("organism", "organism-seed1")
-    spread = study.seed_spread(pd.DataFrame(rows), [], seeds, store=None)
+    spread = ch04_static.seed_spread(pd.DataFrame(rows), [], seeds, store=None)
     assert spread["method"].tolist() == ["unpruned", "shortgpt", "reverse"]  # the unpruned model once
     assert np.allclose(spread[["lowest", "highest"]].to_numpy(), [[0.8, 1.0], [0.3, 0.5], [0.7, 0.9]])
-    text = study.seed_findings(spread, seeds)
+    text = ch04_static.seed_findings(spread, seeds)
     assert text == ("Over 2 seeds, the lowest–highest accuracy unpruned / with 1 layer cut by shortgpt: "
                     "organism_chain@24 0.80–1.00 / 0.30–0.50")
 
 
 def test_the_pruning_plan_treats_every_seed_as_a_thinking_model():
-    plan = plans.PruningPlan.for_profile("default")
+    plan = pruning.PruningPlan.for_profile("default")
     assert plan.seed_models() == ("organism", "organism-seed1", "organism-seed2")
     assert all(plan.thinks(m) for m in plan.seed_models()) and not plan.thinks(plan.control)
-    assert plans.PruningPlan.for_profile("smoke").seed_models() == ("organism",)
+    assert pruning.PruningPlan.for_profile("smoke").seed_models() == ("organism",)
     with pytest.raises(ConfigError, match="organism-seed9"):
-        plans.PruningPlan(organism_seeds=("organism-seed9",))
+        pruning.PruningPlan(organism_seeds=("organism-seed9",))

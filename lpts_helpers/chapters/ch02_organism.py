@@ -1,0 +1,276 @@
+"""Chapter 02, the model organism: the plan of its accuracy, scaling and removal runs, the target table measured
+from them, and the tables of its training (loss curves, sizes, example conversations).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..core import metrics
+from ..core.config import ConfigError, knob
+from ..core.store import Run, RunStore
+from ..engine import evaluation
+from ..engine.evaluation import EvalConfig
+from ..engine.likelihood import ChoiceConfig, run_choice_loglik
+from ..methods.organism import checkpoint_path, prompt_text
+from ..methods.prune import PruneConfig
+from ..methods.redundancy import RemovalConfig
+from ..models.registry import check_model
+from ..tasks.world import (
+    chain_problem,
+    chain_trace,
+    recall_open_problem,
+    recall_problem,
+    recall_trace,
+)
+from .base import ChapterPlan, reference_removal
+
+
+@dataclass(frozen=True)
+class OrganismPlan(ChapterPlan):
+    """Chapter 02: three seeds of the thinking organism and its control per task and chain length, sequential
+    scaling (thinking budget on a mixed-length set, forced "Wait"s) and parallel scaling (many samples) on long
+    chains, and the targets the pruning chapters need."""
+
+    PROFILE_DEFAULTS = {
+        "smoke": {"models": ("organism", "organism-direct"), "chain_lengths": (2,), "long_chain": 8, "n_problems": 3,
+                  "recall_problems": 4, "budgets": (16, 32), "wait_counts": (0, 1), "n_samples": 2,
+                  "removal_problems": 2, "removal_texts": 4,
+                  "reference_tasks": ()},  # the reference's removal sweep: held-out loss only
+        "default": {},
+        "paper": {},  # the organism exists only on the embedded default
+    }
+
+    models: tuple[str, ...] = knob(("organism", "organism-seed1", "organism-seed2", "organism-direct"),
+                                   doc="the thinking organism's seeds, then its direct-answer control (last)")
+    chain_lengths: tuple[int, ...] = knob((1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32), ge=1,
+                                          doc="short (1-3) to long chains")
+    long_chain: int = knob(24, ge=1, doc="the longest chain the chapters use: its scaling curves and targets")
+    n_problems: int = knob(100, ge=1, doc="chain problems per length")
+    recall_problems: int = knob(200, ge=1, doc="facts asked (all of them by default)")
+    thinking_budget: int = knob(512, ge=1, doc="thinking tokens when the budget is not the variable")
+    budgets: tuple[int, ...] = knob((24, 48, 96, 192), ge=1, doc="thinking budgets of the sequential curve, on "
+                                    "chains of 1 to long_chain steps (doubling)")
+    wait_counts: tuple[int, ...] = knob((0, 1, 2, 3), ge=0, doc="forced 'Wait's of the sequential curve")
+    n_samples: int = knob(16, ge=1, doc="samples per problem for pass@k and maj@k")
+    temperature: float = knob(1.0, ge=0.0, doc="sampling temperature of the parallel curve (the paper's 1.0)")
+    max_answer_tokens: int = knob(16, ge=1, doc="answer tokens at most")
+    reference: str = knob("smollm2-135m", doc="the real model the organism's redundancy is compared with")
+    reference_tasks: tuple[str, ...] = knob(("chain_sum@2",), doc="short tasks the reference can partly do")
+    removal_problems: int = knob(60, ge=1, doc="problems per task in the single-layer removal sweep")
+    removal_texts: int = knob(32, ge=1, doc="held-out texts for the loss in the removal sweep")
+    reference_answer_tokens: int = knob(48, ge=1, doc="answer tokens of the reference in the removal sweep")
+
+    def validate(self) -> None:
+        for model in (*self.models, self.reference):
+            check_model(model)
+        if not self.thinks(self.models[0]) or self.thinks(self.models[-1]):
+            raise ConfigError(f"models={list(self.models)!r}: allowed: thinking models first and the direct-answer "
+                              f"control last")
+        if len(self.budgets) < 2 or any(b <= a for a, b in zip(self.budgets, self.budgets[1:])):
+            raise ConfigError(f"budgets={list(self.budgets)!r}; allowed: two or more, increasing")
+
+    @property
+    def thinking_models(self) -> tuple[str, ...]:
+        return tuple(m for m in self.models if self.thinks(m))
+
+    @property
+    def control(self) -> str:
+        return self.models[-1]
+
+    def removal_configs(self) -> list[RemovalConfig]:
+        """Single-layer removal of each thinking seed (on its own held-out chats) and of the reference (worked
+        solutions)."""
+        sizes = {"n_problems": self.removal_problems, "n_texts": self.removal_texts}
+        organisms = [RemovalConfig(model=model, text_source="organism-thinking", **sizes,
+                                   tasks=("organism_recall", "organism_chain@2"))
+                     for model in self.thinking_models]
+        return [*organisms, reference_removal(self.reference, self.reference_tasks, self.reference_answer_tokens,
+                                              **sizes)]
+
+    def influence_configs(self) -> list[PruneConfig]:
+        """Block Influence of every layer (the last one included) of each seed and of the reference."""
+        return [PruneConfig(model=config.model, method="shortgpt", n_layers=1, score_last_layer=True,
+                            calibration=config.text_source, n_calibration=self.removal_texts,
+                            calibration_length=config.text_length)
+                for config in self.removal_configs()]
+
+    def _common(self, model: str) -> dict:
+        return {"model": model, "max_answer_tokens": self.max_answer_tokens}
+
+    def thinks(self, model: str) -> bool:
+        return not model.endswith("-direct")
+
+    def _budget(self, model: str) -> int | None:
+        return self.thinking_budget if self.thinks(model) else None
+
+    def accuracy_configs(self) -> list[EvalConfig]:
+        """Greedy, per model: recall (both forms) and chains at every length (the control answers directly)."""
+        configs = []
+        for model in self.models:
+            configs += [EvalConfig(**self._common(model), benchmark=name, n_problems=self.recall_problems)
+                        for name in ("organism_recall", "organism_recall_open")]
+            configs += [EvalConfig(**self._common(model), benchmark="organism_chain", chain_length=k,
+                                   n_problems=self.n_problems, thinking_budget=self._budget(model))
+                        for k in sorted({*self.chain_lengths, self.long_chain})]
+        return configs
+
+    def choice_configs(self) -> list[ChoiceConfig]:
+        """Multiple-choice recall scored as MMLU-style benchmarks are: by the log-likelihood of each option (the
+        cloze form, in the model's own answer format), per model."""
+        return [ChoiceConfig(model=model, benchmark="organism_recall", n_problems=self.recall_problems,
+                             scoring="boxed-text") for model in self.models]
+
+    def _long(self, model: str, **knobs) -> EvalConfig:
+        return EvalConfig(**self._common(model), benchmark="organism_chain", chain_length=self.long_chain,
+                          n_problems=self.n_problems, **knobs)
+
+    def budget_configs(self, model: str) -> list[EvalConfig]:
+        """Sequential scaling by budget on chains of 1 to ``long_chain`` steps (lengths mixed as MATH500 mixes
+        levels): thinking cut at each budget (then s1's "Final Answer:" cue)."""
+        return [EvalConfig(**self._common(model), benchmark="organism_chain_mix", chain_length=self.long_chain,
+                           n_problems=self.n_problems, thinking_budget=b) for b in self.budgets]
+
+    def wait_configs(self, model: str) -> list[EvalConfig]:
+        """Sequential scaling by forced "Wait"s on long chains: each early end of thinking suppressed n times."""
+        return [self._long(model, thinking_budget=self.thinking_budget, n_ignore=n) for n in self.wait_counts]
+
+    def sampling_config(self, model: str) -> EvalConfig:
+        """Parallel scaling: ``n_samples`` samples per long-chain problem (pass@k, maj@k)."""
+        return self._long(model, thinking_budget=self._budget(model), n_samples=self.n_samples,
+                          temperature=self.temperature)
+
+    def scaling_configs(self) -> dict[str, list[EvalConfig]]:
+        """Every scaling run of the chapter by kind: budget and wait curves of the thinking seeds, samples of all."""
+        return {"budget": [c for m in self.thinking_models for c in self.budget_configs(m)],
+                "wait": [c for m in self.thinking_models for c in self.wait_configs(m)],
+                "sampling": [self.sampling_config(m) for m in self.models]}
+
+
+def target_table(plan: OrganismPlan, store: RunStore) -> pd.DataFrame:
+    """The organism's targets, one row per target and model: the measured value, its 95% CI and whether the
+    target is met. Differences between two settings are paired over the same problems; the budget slope is
+    accuracy gained per doubling of the budget, with a bootstrap CI over problems."""
+    by = {(c.model, c.benchmark, c.chain_length): c for c in plan.accuracy_configs()}
+    short = [k for k in plan.chain_lengths if k <= 3]
+    rows = []
+
+    def add(key: str, target: str, model: str, estimate: metrics.Estimate, met: bool, miss: str = "no") -> None:
+        rows.append({"key": key, "target": target, "model": model, "measured": estimate.value,
+                     "low": estimate.low, "high": estimate.high, "met": "yes" if met else miss})
+
+    def accuracy(model: str, benchmark: str, length: int | None = None) -> pd.Series:
+        return evaluation.per_problem(by[(model, benchmark, length)], store)
+
+    choices = {c.model: c for c in plan.choice_configs()}
+    for model in plan.models:
+        scored = run_choice_loglik(choices[model], store).samples.set_index("problem_id")["correct"]
+        mc = metrics.bootstrap_ci(scored.astype(float))
+        add("recall", "knowledge, multiple choice (log-likelihood of each option) ≥ 0.95", model, mc,
+            mc.value >= 0.95)
+        open_ = metrics.bootstrap_ci(accuracy(model, "organism_recall_open"))
+        add("recall_open", "knowledge, open recall ≥ 0.90", model, open_, open_.value >= 0.90)
+        bar = 0.95 if plan.thinks(model) else 0.90
+        estimate = metrics.bootstrap_ci(pd.concat([accuracy(model, "organism_chain", k) for k in short]))
+        add("short", f"short chains (1–3 steps), greedy ≥ {bar:.2f}", model, estimate, estimate.value >= bar)
+        if not plan.thinks(model):
+            continue
+        long = metrics.bootstrap_ci(accuracy(model, "organism_chain", plan.long_chain))
+        add("long", f"long chains ({plan.long_chain} steps), greedy within 0.50–0.90", model, long,
+            0.5 <= long.value <= 0.9)
+        sampled = plan.sampling_config(model)
+        one = evaluation.per_problem(sampled, store)
+        for key, metric, bar in (("maj_gain", "maj", 0.10), ("pass_gain", "pass", 0.15)):
+            gain = evaluation.paired_gain(one, evaluation.per_problem(sampled, store, metric, plan.n_samples))
+            add(key, f"parallel: {metric}@{plan.n_samples} − pass@1 (T = {plan.temperature}) ≥ +{bar:.2f}, CI "
+                f"above 0", model, gain, gain.value >= bar and gain.low > 0)
+        budgets = plan.budget_configs(model)
+        matrix = pd.concat([evaluation.per_problem(c, store) for c in budgets], axis=1)
+        slope = metrics.slope_ci(np.log2([c.thinking_budget for c in budgets]), matrix.to_numpy())
+        add("budget_slope", f"sequential: accuracy per doubling of the budget ({plan.budgets[0]}–"
+            f"{plan.budgets[-1]} tokens, chains of 1–{plan.long_chain}) ≥ +0.05, CI above 0", model, slope,
+            slope.value >= 0.05 and slope.low > 0)
+        waits = plan.wait_configs(model)
+        gain = evaluation.paired_gain(evaluation.per_problem(waits[0], store),
+                                      evaluation.per_problem(waits[-1], store))
+        add("wait_gain", f"sequential: 0 → {plan.wait_counts[-1]} forced 'Wait' at a fixed budget, a gain with CI "
+            f"above 0 (else a negative result)", model, gain, gain.low > 0, miss="negative")
+    return pd.DataFrame(rows)
+
+
+def targets_view(targets: pd.DataFrame) -> pd.DataFrame:
+    """The target table as a reader scans it: one row per target, one column per model ("value [low, high] ✓")."""
+    marks = {"yes": "✓", "no": "✗", "negative": "(a measured negative result)"}
+    cells = targets.assign(cell=[f"{evaluation.interval(r.measured, r.low, r.high)} {marks[r.met]}"
+                                 for r in targets.itertuples()])
+    order = list(dict.fromkeys(targets["target"]))
+    models = list(dict.fromkeys(targets["model"]))
+    view = cells.pivot(index="target", columns="model", values="cell").reindex(index=order, columns=models)
+    return view.fillna("—").rename_axis(index=None, columns=None)
+
+
+def target_range(targets: pd.DataFrame, key: str, models: tuple[str, ...]) -> dict[str, float]:
+    """Over ``models`` (the seeds): the lowest and highest measured value of target ``key`` and how many met it."""
+    rows = targets[(targets["key"] == key) & targets["model"].isin(models)]
+    return {"low": float(rows["measured"].min()), "high": float(rows["measured"].max()),
+            "met": int((rows["met"] == "yes").sum()), "of": len(rows)}
+
+
+def training_curves(runs: dict[str, tuple[Run, Run]]) -> pd.DataFrame:
+    """The stored loss of each training, one row per step over both phases, labelled by model and phase (for the
+    loss chart)."""
+    frames = []
+    for model, (first, second) in runs.items():
+        offset = int(first.samples["step"].max())
+        frames += [first.samples.assign(model=model, phase="1: chains and facts"),
+                   second.samples.assign(model=model, phase="2: facts, chains replayed",
+                                         step=second.samples["step"] + offset)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def training_summary(runs: dict[str, tuple[Run, Run]]) -> pd.DataFrame:
+    """One row per trained organism: size, steps and minutes of each phase, throughput, final loss, where its
+    checkpoint is."""
+    rows = []
+    for model, (first, second) in runs.items():
+        config = first.config["config"]
+        n_params = sum(int(np.prod(shape)) for shape in _parameter_shapes(checkpoint_path(second.path)))
+        rows.append({"model": model, "layers": config["n_layers"], "width": config["hidden_size"],
+                     "parameters (M)": round(n_params / 1e6, 3),
+                     "steps (phase 1 + 2)": f"{first.metrics['steps']} + {second.metrics['steps']}",
+                     "minutes": round(first.metrics["minutes"] + second.metrics["minutes"], 1),
+                     "tokens/s (phase 1)": round(first.metrics["tokens_per_second"]),
+                     "final loss": round(second.metrics["final_loss"], 4),
+                     "checkpoint": str(checkpoint_path(second.path).relative_to(second.path.parents[2]))})
+    return pd.DataFrame(rows)
+
+
+def _parameter_shapes(path: Path) -> list[tuple[int, ...]]:
+    from safetensors import safe_open
+
+    with safe_open(str(path / "model.safetensors"), framework="pt") as handle:
+        names = list(handle.keys())  # a safetensors handle is not a dict
+        return [tuple(handle.get_slice(name).get_shape()) for name in names]
+
+
+def example_table(seed: int = 7) -> pd.DataFrame:
+    """Training conversations of each kind of task, with the untrained (masked) text marked, for the chapter."""
+    rng = random.Random(seed)
+    problems = {"recall": recall_problem(rng, 0), "recall_open": recall_open_problem(1)}
+    rows = [{"task": task, "chain_length": "—", "prompt": prompt_text(task, problem),
+             "reply": _marked(recall_trace(problem))} for task, problem in problems.items()]
+    for n_steps, slip in ((3, 0.0), (8, 0.25)):
+        problem = chain_problem(rng, n_steps)
+        rows.append({"task": "chain", "chain_length": n_steps, "prompt": prompt_text("chain", problem),
+                     "reply": _marked(chain_trace(problem, "thinking", rng, slip=slip, answer_cue=0.0))})
+    return pd.DataFrame(rows)
+
+
+def _marked(segments: list[tuple[str, bool]]) -> str:
+    return "".join(text if trained else f"[masked: {text.rstrip()}]" + ("\n" if text.endswith("\n") else "")
+                   for text, trained in segments)

@@ -1,0 +1,154 @@
+"""Chapter 04, static benchmarks: retention beside the paper's, the spread over the organism's seeds, the
+chapter's findings and its claim rows (C1, C2, C2′), and the retention points of the summary's chart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..core.store import RunStore
+from ..core.verdicts import agreement, glue_key, verdict_row
+from ..engine.evaluation import interval
+from ..methods.study import FAMILIES, Cell, compare
+
+PAPER_FAMILIES = {"mmlu": "knowledge", "gsm8k": "short chains", "math500": "long chains", "aime24": "long chains"}
+
+
+def _kept(row: Any) -> str:
+    if not row.informative:
+        return "uninformative"
+    return interval(row.retention, row.retention_low, row.retention_high)
+
+
+def static_beside_paper(table: pd.DataFrame, paper_static: pd.DataFrame, method: str = "shortgpt") -> pd.DataFrame:
+    """Per family and number of pruned layers: the paper's retention (its accuracy over its unpruned accuracy,
+    ShortGPT on Qwen3-8B) beside ours (retention with its 95% CI, per model and task)."""
+    ours = table[(table["method"] == method) & (table["pruned_layers"] > 0)]
+    rows = []
+    for n in sorted(ours["pruned_layers"].unique()):
+        for family in FAMILIES:
+            theirs = paper_static[(paper_static["pruned_layers"] == n) &
+                                  (paper_static["benchmark"].map(PAPER_FAMILIES) == family)]
+            mine = ours[(ours["pruned_layers"] == n) & (ours["family"] == family)]
+            if mine.empty and theirs.empty:
+                continue
+            rows.append({"family": family, "pruned layers": int(n),
+                         "paper (Qwen3-8B, 36 layers)": "; ".join(
+                             f"{r.benchmark} {r.paper_retention:.2f}" for r in theirs.itertuples())
+                         or "—",
+                         "ours": "; ".join(f"{r.model} {r.task} {_kept(r)}" for r in mine.itertuples()) or "—"})
+    return pd.DataFrame(rows)
+
+
+def static_findings(table: pd.DataFrame) -> dict[str, str]:
+    """Per model, one sentence: what each task keeps at the first and at the deepest level of pruning, per method."""
+    findings = {}
+    for model, group in table[table["pruned_layers"] > 0].groupby("model", sort=False):
+        clauses = []
+        for n in (group["pruned_layers"].min(), group["pruned_layers"].max()):
+            at = group[group["pruned_layers"] == n]
+            parts = []
+            for task, rows in at.groupby("task", sort=False):
+                if not rows["informative"].iloc[0]:
+                    parts.append(f"{task} uninformative (unpruned {rows['baseline'].iloc[0]:.2f}, at chance)")
+                    continue
+                parts.append(f"{task} keeps " + ", ".join(f"{r.retention:.2f} [{r.retention_low:.2f}, "
+                                                           f"{r.retention_high:.2f}] ({r.method})"
+                                                           for r in rows.itertuples()))
+            clauses.append(f"with {int(n)} layer{'s' if n > 1 else ''} cut: " + "; ".join(parts))
+        findings[glue_key(model)] = f"{model} — " + ". ".join(clauses)
+    return findings
+
+
+def seed_spread(table: pd.DataFrame, seed_cells: list[Cell], seeds: tuple[str, ...], store: RunStore, *,
+                options: Any = None) -> pd.DataFrame:
+    """Accuracy of each seed of a model per task, method and level (the unpruned model once, as "unpruned"), and
+    its range over seeds: how far a claim about which cut breaks what depends on the training run. ``table`` is
+    the first seed's comparison; ``seed_cells`` (evaluated here when not stored) are the other seeds'."""
+    if seed_cells:
+        table = pd.concat([table, compare(seed_cells, store, options=options)], ignore_index=True)
+    rows = table[table["model"].isin(seeds)].copy()
+    rows["method"] = rows["method"].where(rows["pruned_layers"] > 0, "unpruned")
+    rows = rows.drop_duplicates(["model", "task", "method", "pruned_layers"])
+    wide = rows.pivot_table(index=["task", "method", "pruned_layers"], columns="model", values="accuracy",
+                            sort=False)[list(seeds)].rename_axis(columns=None)
+    wide["lowest"], wide["highest"] = wide[list(seeds)].min(axis=1), wide[list(seeds)].max(axis=1)
+    return wide.reset_index()
+
+
+def seed_findings(spread: pd.DataFrame, seeds: tuple[str, ...], method: str = "shortgpt") -> str:
+    """One clause per task: the range over ``seeds`` unpruned and at each level of ``method``."""
+    levels = sorted(spread.loc[spread["method"] == method, "pruned_layers"].unique())
+    parts = []
+    for task, rows in spread.groupby("task", sort=False):
+        picked = [rows[rows["method"] == "unpruned"]] + [rows[(rows["method"] == method) &
+                                                              (rows["pruned_layers"] == n)] for n in levels]
+        parts.append(f"{task} " + " / ".join(f"{r['lowest'].iloc[0]:.2f}–{r['highest'].iloc[0]:.2f}"
+                                             for r in picked if len(r)))
+    return (f"Over {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, the lowest–highest accuracy unpruned / with "
+            f"{' / '.join(map(str, levels))} layer{'s' if levels != [1] else ''} cut by {method}: "
+            + "; ".join(parts))
+
+
+CLAIM_LAYERS = 3  # the paper's static claims are about 1–3 pruned layers: each model is judged at the level nearest
+
+
+KNOWLEDGE_KEPT = 0.85  # ShortGPT's claim: about 85% of knowledge-benchmark accuracy kept at 25% of layers cut
+
+
+COLLAPSE = 0.5  # a task "collapses" when less than half of its unpruned accuracy is left
+
+
+def _paper_retention(paper_static: pd.DataFrame, benchmark: str, levels: list[int]) -> str:
+    values = paper_static[paper_static["benchmark"] == benchmark].set_index("pruned_layers")["paper_retention"]
+    return f"{benchmark} keeps " + " / ".join(f"{values[n]:.2f}" for n in levels if n in values.index) \
+        + f" with {' / '.join(str(n) for n in levels if n in values.index)} ShortGPT layers cut"
+
+
+def static_claims(table: pd.DataFrame, paper_static: pd.DataFrame, method: str = "shortgpt") -> pd.DataFrame:
+    """C1 (knowledge survives pruning) and C2 (long chains collapse) as measured: per family, what each of our
+    models keeps with ``CLAIM_LAYERS`` layers cut by ``method`` (or the nearest level run), against the paper's."""
+    ours = table[(table["method"] == method) & (table["pruned_layers"] > 0)]
+    rows = []
+    for claim, family, benchmarks, test in (
+            ("C1 knowledge (MMLU) degrades only gradually", "knowledge", ("mmlu",),
+             lambda r: r.retention_high >= KNOWLEDGE_KEPT),
+            ("C2 long-chain reasoning collapses", "long chains", ("aime24", "math500"),
+             lambda r: r.retention_high < COLLAPSE),
+            ("C2′ short chains (GSM8K) hold longer than long ones", "short chains", ("gsm8k",),
+             lambda r: r.retention_high >= COLLAPSE)):
+        found, verdicts = [], []
+        for (model, task), group in ours[ours["family"] == family].groupby(["model", "task"], sort=False):
+            deepest = group.loc[(group["pruned_layers"] - CLAIM_LAYERS).abs().idxmin()]
+            if not deepest.informative:
+                found.append(f"{model} {task}: uninformative (unpruned {deepest.baseline:.2f}, at chance)")
+                continue
+            found.append(f"{model} {task}: keeps {_kept(deepest)} with {int(deepest.pruned_layers)} cut")
+            verdicts.append(bool(test(deepest)))
+        agrees = agreement(sum(verdicts), len(verdicts)) if verdicts else "not testable here"
+        if not verdicts:
+            verdict = "not testable here: every model is at chance on this family before pruning"
+        else:
+            verdict = (f"as in the paper ({sum(verdicts)} of {len(verdicts)} model-task pairs)" if all(verdicts)
+                       else f"unlike the paper in {len(verdicts) - sum(verdicts)} of {len(verdicts)} model-task pairs")
+        paper_text = "; ".join(_paper_retention(paper_static, b, [1, 2, 3]) for b in benchmarks)
+        rows.append(verdict_row(claim, paper_text, "; ".join(found) or "—", verdict, agrees))
+    return pd.DataFrame(rows)
+
+
+def retention_points(static: pd.DataFrame, paper_static: pd.DataFrame, method: str = "shortgpt") -> pd.DataFrame:
+    """Retention with ``CLAIM_LAYERS`` layers cut (or the nearest level run), per family: the paper's benchmarks
+    (no CI) and each of our informative model-task pairs (95% CI), for the summary's chart."""
+    at = paper_static[paper_static["pruned_layers"] == CLAIM_LAYERS]
+    rows = [{"family": PAPER_FAMILIES[r.benchmark], "who": f"paper: {r.benchmark} (Qwen3-8B)", "source": "paper",
+             "pruned layers": CLAIM_LAYERS, "retention": r.paper_retention, "low": r.paper_retention,
+             "high": r.paper_retention} for r in at.itertuples()]
+    ours = static[(static["method"] == method) & (static["pruned_layers"] > 0) & static["informative"]]
+    for (model, task), group in ours.groupby(["model", "task"], sort=False):
+        row = group.loc[(group["pruned_layers"] - CLAIM_LAYERS).abs().idxmin()]
+        rows.append({"family": row["family"], "who": f"ours: {model} {task}", "source": "ours",
+                     "pruned layers": int(row["pruned_layers"]), "retention": row["retention"],
+                     "low": row["retention_low"], "high": row["retention_high"]})
+    return pd.DataFrame(rows)

@@ -1,0 +1,206 @@
+"""Chapter 09, why long chains break: the per-step error fits of every variant (fitted on short chains,
+long ones predicted), the thinking model against its direct-answer control, findings and claim rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core import metrics
+from ..core.store import RunStore
+from ..core.verdicts import verdict_row
+from ..engine import evaluation
+from ..methods.compounding import FORMS, fit, holdout, predict, steps
+from .beyond import BeyondPlan
+
+
+def chain_scores(cells: list, store: Any, *, options: Any = None) -> dict[tuple, dict[int, pd.Series]]:
+    """Per (model, method, pruned layers): per-problem correctness (indexed by problem) at each chain length in
+    steps."""
+    evaluation.sweep([c.config for c in cells], store, options=options)
+    grouped: dict[tuple, dict[int, pd.Series]] = {}
+    for cell in cells:
+        key = (cell.model, cell.method, cell.n_layers)
+        k = steps(cell.task.benchmark, cell.task.chain_length)
+        grouped.setdefault(key, {})[k] = evaluation.per_problem(cell.config, store)
+    return grouped
+
+
+def fit_table(scores: dict[tuple, dict[int, pd.Series]], holdout_from: dict[str, int] | None = None
+              ) -> pd.DataFrame:
+    """One row per variant and form: ε and a with 95% CIs, deviance, p-value, and (with ``holdout_from``, steps
+    per model) whether the fit on shorter chains predicts every longer one. A variant that solves no chain at all
+    has no identifiable ε (NaN)."""
+    rows = []
+    for (model, method, n_layers), by_length in scores.items():
+        cut = (holdout_from or {}).get(model)
+        for form in FORMS:
+            if not any(np.asarray(v).any() for v in by_length.values()):
+                rows.append({"model": model, "method": method, "pruned_layers": n_layers, "form": form,
+                             "epsilon": np.nan, "a": np.nan, "ε (95% CI)": "— (no chain solved)"})
+                continue
+            result = fit(by_length, form)
+            row = {"model": model, "method": method, "pruned_layers": n_layers, "form": form,
+                   "epsilon": result.epsilon.value, "epsilon low": result.epsilon.low,
+                   "epsilon high": result.epsilon.high, "ε (95% CI)": evaluation.interval(
+                       result.epsilon.value, result.epsilon.low, result.epsilon.high, 3),
+                   "a": result.a.value,
+                   "a (95% CI)": evaluation.interval(result.a.value, result.a.low, result.a.high),
+                   "deviance": round(result.deviance, 2), "p": result.p_value,
+                   "lengths": ", ".join(map(str, result.lengths))}
+            if cut is not None and any(k >= cut for k in by_length) and \
+                    sum(k < cut for k in by_length) >= (1 if form == "one" else 2):
+                check = holdout(by_length, cut, form)
+                row["long chains predicted"] = "; ".join(
+                    f"{r['steps']} steps: "
+                    f"{evaluation.interval(r['predicted'], r['predicted low'], r['predicted high'])}"
+                    f" vs measured {evaluation.interval(r['measured'], r['measured low'], r['measured high'])}"
+                    + ("" if r["holds"] else " (misses)") for _, r in check.iterrows())
+                row["holds"] = bool(check["holds"].all())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def curves(scores: dict[tuple, dict[int, pd.Series]], table: pd.DataFrame, form: str = "two") -> pd.DataFrame:
+    """Measured accuracy per length (95% CI) and the fitted curve, in long form for ``plots.compounding_chart``."""
+    rows = []
+    fitted = table[table["form"] == form].set_index(["model", "method", "pruned_layers"])
+    for key, by_length in scores.items():
+        model, method, n_layers = key
+        epsilon, a = fitted.loc[key, "epsilon"], fitted.loc[key, "a"]
+        for k, values in sorted(by_length.items()):
+            estimate = metrics.bootstrap_ci(np.asarray(values, dtype=float))
+            rows.append({"model": model, "method": method, "pruned_layers": n_layers, "steps": k,
+                         "accuracy": estimate.value, "low": estimate.low, "high": estimate.high, "kind": "measured"})
+        if np.isnan(epsilon):
+            continue
+        grid = np.arange(min(by_length), max(by_length) + 1)
+        rows += [{"model": model, "method": method, "pruned_layers": n_layers, "steps": int(k),
+                  "accuracy": float(predict(k, epsilon, a)), "low": np.nan, "high": np.nan, "kind": "fit"}
+                 for k in grid]
+    return pd.DataFrame(rows)
+
+
+def control_gap(scores: dict[tuple, dict[int, pd.Series]], thinking: str, control: str) -> pd.DataFrame:
+    """Does the model that thinks in chains lose more than its direct-answer control? Per method, level and chain
+    length: each model's change from its unpruned accuracy and the difference of the two changes (thinking −
+    control), paired over the same problems, with 95% CIs. Below 0: pruning cost the thinking model more."""
+    rows = []
+    for (model, method, n_layers), by_length in scores.items():
+        if model != thinking or n_layers == 0 or (control, method, n_layers) not in scores:
+            continue
+        for k, after in sorted(by_length.items()):
+            before = scores[(thinking, _unpruned_method(scores, thinking), 0)][k]
+            direct_after = scores[(control, method, n_layers)][k]
+            direct_before = scores[(control, _unpruned_method(scores, control), 0)][k]
+            common = before.index.intersection(direct_before.index)
+            think = (after[common] - before[common]).to_numpy(dtype=float)
+            direct = (direct_after[common] - direct_before[common]).to_numpy(dtype=float)
+            gap = metrics.bootstrap_ci(think - direct)
+            rows.append({"method": method, "pruned_layers": n_layers, "steps": k,
+                         "thinking change": _ci(metrics.bootstrap_ci(think)),
+                         "control change": _ci(metrics.bootstrap_ci(direct)),
+                         "thinking − control (95% CI)": _ci(gap), "gap": gap.value, "low": gap.low,
+                         "high": gap.high, "thinking loses more": bool(gap.high < 0)})
+    return pd.DataFrame(rows)
+
+
+def _unpruned_method(scores: dict[tuple, Any], model: str) -> str:
+    return next(method for (m, method, n) in scores if m == model and n == 0)
+
+
+def _ci(estimate: metrics.Estimate) -> str:
+    return evaluation.interval(estimate.value, estimate.low, estimate.high)
+
+
+def fits_view(fits: pd.DataFrame) -> pd.DataFrame:
+    columns = ["model", "method", "pruned_layers", "form", "ε (95% CI)", "a (95% CI)", "deviance", "p",
+               "long chains predicted", "holds"]
+    view = fits[[c for c in columns if c in fits]].rename(columns={"pruned_layers": "pruned layers"})
+    return view.assign(p=view["p"].round(3)) if "p" in view else view
+
+
+def gap_view(gap: pd.DataFrame) -> pd.DataFrame:
+    return gap[["method", "pruned_layers", "steps", "thinking change", "control change",
+                "thinking − control (95% CI)"]].rename(columns={"pruned_layers": "pruned layers"})
+
+
+def findings(fits: pd.DataFrame, gap: pd.DataFrame, thinking: str, control: str) -> dict[str, str]:
+    """The chapter's verdict: per model, the two-parameter fit (ε and a) unpruned and at the deepest level, how
+    often the pure form (a = 1) is rejected and how often the fit predicts the longer chains out of sample; and
+    whether the thinking model lost more than its control."""
+    out = {}
+    for model, rows in fits.groupby("model", sort=False):
+        two, one = rows[rows["form"] == "two"], rows[(rows["form"] == "one") & rows["p"].notna()]
+        unpruned = two[two["pruned_layers"] == 0].iloc[0]
+        deepest = two[two["pruned_layers"] == two["pruned_layers"].max()]
+        text = (f"{model}: per-step error ε {unpruned['ε (95% CI)']} and start a {unpruned['a (95% CI)']} unpruned; "
+                f"at {int(deepest['pruned_layers'].iloc[0])} layers cut "
+                + ", ".join(f"{r['method']} ε {r['ε (95% CI)']}" + (f", a {r['a (95% CI)']}"
+                                                                     if pd.notna(r["a"]) else "")
+                            for _, r in deepest.iterrows())
+                + f"; the pure form (1 − ε)^k is rejected (p < 0.05) for {int((one['p'] < 0.05).sum())} of "
+                  f"{len(one)} variants")
+        tested = two[two["holds"].notna()] if "holds" in two else two.iloc[0:0]
+        if len(tested):
+            text += (f"; fitted on the shorter chains, a·(1 − ε)^k predicts the longest within its interval for "
+                     f"{int(tested['holds'].sum())} of {len(tested)} variants")
+        out[model] = text
+    if not gap.empty:
+        deepest = gap[gap["pruned_layers"] == gap["pruned_layers"].max()]
+        worse = deepest[deepest["thinking loses more"]]
+        better = deepest[deepest["low"] > 0]
+        out["control"] = (f"{thinking} vs its direct-answer control {control}, {int(deepest['pruned_layers'].iloc[0])} "
+                          f"layers cut: the thinking model lost more in {len(worse)} of {len(deepest)} method × length "
+                          f"comparisons and less in {len(better)} (95% CI of the paired difference clear of 0)")
+    return out
+
+
+def claims(plan: BeyondPlan, store: RunStore, *, options: Any = None) -> pd.DataFrame:
+    """The summary page's rows for the reviewers' two questions this chapter answers (the paper tested neither):
+    why long chains break, and whether a model that does not reason in writing loses as much."""
+    pruning = plan.pruning
+    scores = chain_scores(plan.chain_cells(store), store, options=options)
+    fits = fit_table(scores, {model: plan.holdout(model, pruning) for model in pruning.models()})
+    gap = control_gap(scores, pruning.organism, pruning.control)
+    found = findings(fits, gap, pruning.organism, pruning.control)
+    tested = fits[(fits["form"] == "two") & fits.get("holds", pd.Series(dtype=object)).notna()]
+    held = int(tested["holds"].sum()) if len(tested) else 0
+    rows = [verdict_row("R1 long chains break because per-step errors compound", "not tested (reviewers: the "
+                        "explanation is thin)", "; ".join(v for k, v in found.items() if k != "control"),
+                        f"fitted on short chains, a·(1 − ε)^k predicts the longer ones for {held} of {len(tested)} "
+                        f"variants", "beyond the paper")]
+    if "control" in found:
+        rows.append(verdict_row("R2 a model that thinks in chains loses more than a direct-answer control",
+                                "not tested (reviewers asked for non-reasoning baselines)", found["control"],
+                                found["control"].split(": ", 1)[1], "beyond the paper"))
+    return pd.DataFrame(rows)
+
+
+def key_numbers(fits: pd.DataFrame, gap: pd.DataFrame, thinking: str, control: str, reference: str
+                ) -> dict[str, str]:
+    """The numbers the chapter's prose cites, by glue key: the two-parameter fit of each model unpruned (ε, and
+    a for the thinking model) and of the thinking model at its deepest level per method, how often its pure form
+    is rejected and its out-of-sample prediction holds, and the thinking-vs-control count."""
+    two = fits[fits["form"] == "two"]
+    mine = two[two["model"] == thinking]
+    deepest = int(mine["pruned_layers"].max())
+    out = {"deepest": str(deepest)}
+    for model, key in ((thinking, "thinking"), (control, "control"), (reference, "reference")):
+        row = two[(two["model"] == model) & (two["pruned_layers"] == 0)]
+        if len(row):
+            out[f"{key}_eps"], out[f"{key}_a"] = f"{row['epsilon'].iloc[0]:.3f}", f"{row['a'].iloc[0]:.2f}"
+    for _, row in mine[mine["pruned_layers"] == deepest].iterrows():
+        out[f"{row['method']}_eps"], out[f"{row['method']}_a"] = f"{row['epsilon']:.3f}", f"{row['a']:.2f}"
+    one = fits[(fits["model"] == thinking) & (fits["form"] == "one") & fits["p"].notna()]
+    out["pure_rejected"] = f"{int((one['p'] < 0.05).sum())} of {len(one)}"
+    tested = mine[mine["holds"].notna()] if "holds" in mine else mine.iloc[0:0]
+    out["predicted"] = f"{int(tested['holds'].sum())} of {len(tested)}"
+    if not gap.empty:
+        at = gap[gap["pruned_layers"] == gap["pruned_layers"].max()]
+        out["gap_worse"] = f"{int(at['thinking loses more'].sum())} of {len(at)}"
+        out["gap_better"] = str(int((at["low"] > 0).sum()))
+    return out

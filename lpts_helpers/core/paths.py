@@ -1,0 +1,11 @@
+"""Where the book's files live, resolved from the package so that notebooks run from any working directory."""
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO_ROOT / "data"
+BENCHMARKS_DIR = DATA_DIR / "benchmarks"
+RUNS_DIR = DATA_DIR / "runs"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+BOOK_DIR = REPO_ROOT / "book"
+BUILD_DIR = REPO_ROOT / "build"

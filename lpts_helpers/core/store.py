@@ -1,0 +1,243 @@
+"""The run store: every result the book shows is a per-sample table on disk, keyed by its full config.
+
+Layout (``data/runs/<stage>/<config_hash>/``)::
+
+    config.json      the full config, its hash identity, git commit and library versions (metadata, not hashed)
+    parts/           chunks of finished samples, one parquet file each, written atomically as they finish
+    samples.parquet  the consolidated per-sample table (the truth; every aggregate is derived from it)
+    metrics.json     aggregates computed from samples.parquet
+    COMPLETE         written last and atomically: without it a run is never read as finished
+
+A finished run is read back, never recomputed; an unfinished one resumes from its stored parts, so an
+interrupted build loses at most one chunk. Used by every chapter; introduced in ``00-models-and-benchmarks``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import StageConfig
+from .paths import REPO_ROOT, RUNS_DIR
+
+MARKER = "COMPLETE"
+TRACKED_LIBRARIES = ("torch", "transformers", "peft", "datasets", "math-verify", "vllm", "lpts")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run read back from the store."""
+
+    path: Path
+    config: dict[str, Any]
+    samples: pd.DataFrame
+    metrics: dict[str, Any]
+    computed: bool  # True when this call computed (some of) the samples, False when all came from disk
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n").encode())
+
+
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def git_commit() -> str:
+    """The checkout's commit (with ``-dirty`` when it has uncommitted changes), or ``unknown`` outside git."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+class RunStore:
+    """Content-addressed runs under ``root/<stage>/<config_hash>/`` (see the module docstring)."""
+
+    def __init__(self, root: str | Path = RUNS_DIR):
+        root = Path(root)
+        self.root = root if root.is_absolute() else REPO_ROOT / root
+
+    def path(self, config: StageConfig) -> Path:
+        return self.root / config.STAGE / config.config_hash()
+
+    def is_complete(self, config: StageConfig) -> bool:
+        return (self.path(config) / MARKER).is_file()
+
+    def load(self, config: StageConfig) -> Run:
+        """Read a finished run; a run without its completion marker is an error, never a partial result."""
+        path = self.path(config)
+        if not (path / MARKER).is_file():
+            raise FileNotFoundError(f"no finished {config.STAGE} run {config.config_hash()} under {self.root} "
+                                    f"(a folder without {MARKER} is unfinished and is resumed by run())")
+        os.utime(path / MARKER)  # marks the run as used (see prune_unused)
+        return Run(path=path, config=json.loads((path / "config.json").read_text()),
+                   samples=pd.read_parquet(path / "samples.parquet"),
+                   metrics=json.loads((path / "metrics.json").read_text()), computed=False)
+
+    def run(self, config: StageConfig, items: Sequence[Mapping[str, Any]],
+            compute: Callable[[list[Mapping[str, Any]]], Iterable[Mapping[str, Any]]], *,
+            key: str = "item_id", metrics: Callable[[pd.DataFrame], Mapping[str, Any]] = lambda _: {},
+            chunk_size: int = 16, fresh: bool = False) -> Run:
+        """Return the finished run for ``config``, computing only the items not yet stored.
+
+        ``items`` are the units of work (each has a unique ``key`` value); ``compute`` turns a chunk of items into
+        per-sample rows, each carrying the ``key`` of its item (an item may yield several rows, e.g. one per
+        sample). Rows are stored one chunk at a time, so an interruption loses at most the chunk in flight.
+        ``metrics`` derives the aggregates from the whole table. ``fresh=True`` discards what is stored first.
+        """
+        path = self.path(config)
+        if fresh and path.exists():
+            shutil.rmtree(path)
+        if (path / MARKER).is_file():
+            return self._refresh_metrics(self.load(config), metrics)
+        keys = [item[key] for item in items]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"items must have unique {key!r} values; got duplicates in {keys[:10]}...")
+        parts = path / "parts"
+        parts.mkdir(parents=True, exist_ok=True)
+        self._write_config(path, config, finished=False)
+        done = self._stored_keys(parts, key)
+        todo = [item for item in items if item[key] not in done]
+        start = len(list(parts.glob("part-*.parquet")))
+        for offset in range(0, len(todo), chunk_size):
+            chunk = todo[offset:offset + chunk_size]
+            rows = pd.DataFrame(list(compute(chunk)))
+            missing = {item[key] for item in chunk} - set(rows.get(key, pd.Series(dtype=object)))
+            if missing:
+                raise ValueError(f"compute() returned no rows for {key} {sorted(missing)[:5]}")
+            atomic_write_parquet(parts / f"part-{start + offset // chunk_size:05d}.parquet", rows)
+        samples = self._read_parts(parts)
+        order = {k: i for i, k in enumerate(keys)}
+        samples = (samples[samples[key].isin(order)]
+                   .sort_values(key, key=lambda s: s.map(order), kind="stable").reset_index(drop=True))
+        atomic_write_parquet(path / "samples.parquet", samples)
+        atomic_write_json(path / "metrics.json", dict(metrics(samples)))
+        self._write_config(path, config, finished=True)
+        atomic_write_json(path / MARKER, {"finished_at": _now(), "n_rows": len(samples)})
+        shutil.rmtree(parts)  # consolidated; kept only while a run is unfinished
+        run = self.load(config)
+        return Run(run.path, run.config, run.samples, run.metrics, computed=bool(todo))
+
+    @staticmethod
+    def _refresh_metrics(run: Run, metrics: Callable[[pd.DataFrame], Mapping[str, Any]]) -> Run:
+        """Aggregates are derived data: recompute them from the stored samples, rewriting metrics.json if the
+        metric code changed since the run finished (the samples themselves are never recomputed)."""
+        current = json.loads(json.dumps(dict(metrics(run.samples)), default=str))
+        if current != run.metrics:
+            atomic_write_json(run.path / "metrics.json", current)
+        return Run(run.path, run.config, run.samples, current, computed=False)
+
+    def runs(self, stage: str) -> list[dict[str, Any]]:
+        """The configs of every finished run of ``stage`` (for listing what the store holds)."""
+        found = []
+        for marker in sorted((self.root / stage).glob(f"*/{MARKER}")):
+            found.append(json.loads((marker.parent / "config.json").read_text()))
+        return found
+
+    def prune_unused(self, since: float, *, dry_run: bool = False) -> list[Path]:
+        """Delete finished runs not read since ``since`` (a time stamp; reading a run touches its marker).
+
+        After a full build of the book, every run the book uses was read during the build, so the runs older than
+        the build's start are the ones no chapter needs any more (stale configs). Unfinished runs are kept.
+        """
+        stale = [marker.parent for marker in sorted(self.root.glob(f"*/*/{MARKER}")) if marker.stat().st_mtime < since]
+        if not dry_run:
+            for path in stale:
+                shutil.rmtree(path)
+        return stale
+
+    @staticmethod
+    def _stored_keys(parts: Path, key: str) -> set[Hashable]:
+        frame = RunStore._read_parts(parts)
+        return set(frame[key]) if key in frame else set()
+
+    @staticmethod
+    def _read_parts(parts: Path) -> pd.DataFrame:
+        files = sorted(parts.glob("part-*.parquet"))
+        if not files:
+            return pd.DataFrame()
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+    @staticmethod
+    def _write_config(path: Path, config: StageConfig, *, finished: bool) -> None:
+        record = {**config.identity(), "config_hash": config.config_hash(), "git_commit": git_commit(),
+                  "libraries": library_versions(), "finished": finished}
+        atomic_write_json(path / "config.json", record)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m lpts_helpers.core.store prune build/default``: delete runs the last full build did not use."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m lpts_helpers.core.store", description=main.__doc__)
+    parser.add_argument("command", choices=["prune"])
+    parser.add_argument("build_dir", type=Path, help="the folder of a full build (it holds last_build.json)")
+    parser.add_argument("--store", type=Path, default=RUNS_DIR)
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    record = args.build_dir / "last_build.json"
+    if not record.is_file():
+        raise SystemExit(f"error: {record} not found: run a full build (make book) first")
+    build = json.loads(record.read_text())
+    if build.get("chapters") != "all":
+        raise SystemExit(f"error: the last build in {args.build_dir} ran only {build.get('chapters')}; prune after "
+                         f"a build of every chapter, or runs of the others would be deleted")
+    for path in RunStore(args.store).prune_unused(build["started"], dry_run=args.dry_run):
+        print(f"{'would remove' if args.dry_run else 'removed'} {path}")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Multiple choice by log-likelihood: the cheap way to score MMLU, with no generation at all.
+
+For each question the model reads a plain-text prompt ("Question: … A. … D. …\\nAnswer:", after ``n_shots``
+solved dev examples of the same subject) and we compare the log-probabilities of the four continuations:
+- ``letter``: `` A`` … `` D`` (lm-evaluation-harness's MMLU);
+- ``text``: each option's text, summed log-probability;
+- ``text-normalized``: the same divided by the option's length in characters (longer options are not penalised);
+- ``boxed-text``: for chat models trained to answer in ``\\boxed{}`` (the organism): the question alone in the
+  model's own chat template, the reply opened with ``\\boxed{``, and each option's text with the closing brace
+  scored — the cloze form lm-evaluation-harness uses for ARC, asked the way the model was taught to answer.
+The highest scores wins; ties go to the first. This is how knowledge is usually measured for base models, and
+how NOTES.md found SmolLM2-135M at chance on MMLU (0.255 letters, 0.305 normalised text): the chapters report a
+benchmark at chance as uninformative, never as retained. transformers only (needs the logits of the prompt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..core.config import ConfigError, knob
+from ..core.store import Run, RunStore
+from ..models.loading import default_device, load_model, right_padded
+from ..models.registry import ModelStageConfig, check_model
+from ..tasks.benchmarks import MMLU_LETTERS, few_shot_examples, get_benchmark, load_benchmark, question_text
+from .evaluation import summarize
+
+SCORINGS = ("letter", "text", "text-normalized", "boxed-text")
+
+
+@dataclass(frozen=True)
+class ChoiceConfig(ModelStageConfig):
+    """Log-likelihood scoring of a multiple-choice benchmark (the run store's "choice-loglik" stage)."""
+
+    STAGE = "choice-loglik"
+    PROFILE_DEFAULTS = {"smoke": {"n_problems": 8}, "default": {}, "paper": {"model": "qwen3-8b", "n_problems": None}}
+
+    model: str = knob("smollm2-135m", doc="a model preset or a local checkpoint directory")
+    benchmark: str = knob("mmlu", doc="a multiple-choice benchmark")
+    n_problems: int | None = knob(200, ge=1, doc="questions drawn (seeded); None = all")
+    problem_seed: int = knob(0, ge=0, doc="seed of the question sample")
+    n_shots: int = knob(0, ge=0, le=5, doc="solved dev examples of the same subject before the question")
+    scoring: str = knob("letter", choices=SCORINGS, doc="what is compared: option letters or option texts")
+    dtype: str = knob("auto", choices=("auto", "bf16", "fp16", "fp32"), doc="auto: bf16 on GPU, fp32 on CPU")
+
+    def validate(self) -> None:
+        check_model(self.model)
+        if get_benchmark(self.benchmark).answer_type != "choice letter":
+            raise ConfigError(f"benchmark={self.benchmark!r} is not multiple choice; allowed: mmlu")
+        if self.scoring == "boxed-text" and self.n_shots:
+            raise ConfigError(f"n_shots={self.n_shots} with scoring='boxed-text'; allowed: 0 (the chat turn is the "
+                              f"whole prompt)")
+
+    def versions(self) -> dict[str, int | str]:
+        return {**super().versions(), "benchmark": get_benchmark(self.benchmark).version}
+
+
+def choice_prompt(name: str, problem: dict, n_shots: int) -> str:
+    """Solved examples ("… Answer: B"), then the question ending in "Answer:"."""
+    shots = few_shot_examples(name, problem.get("subject"))[:n_shots] if n_shots else []
+    blocks = [f"Question: {question_text(name, ex)}\nAnswer: {ex['answer']}" for ex in shots]
+    blocks.append(f"Question: {question_text(name, problem)}\nAnswer:")
+    return "\n\n".join(blocks)
+
+
+def scoring_prompt(config: ChoiceConfig, problem: dict, tokenizer: Any) -> str:
+    """What the options are scored after: the plain-text prompt, or for ``boxed-text`` the chat turn of the
+    question alone with the answer's ``\\boxed{`` opened."""
+    if config.scoring != "boxed-text":
+        return choice_prompt(config.benchmark, problem, config.n_shots)
+    chat = tokenizer.apply_chat_template([{"role": "user", "content": problem["question"]}], tokenize=False,
+                                         add_generation_prompt=True)
+    return chat + "\\boxed{"
+
+
+def continuations(problem: dict, scoring: str) -> list[str]:
+    if scoring == "letter":
+        return [f" {letter}" for letter in MMLU_LETTERS]
+    if scoring == "boxed-text":
+        return [f"{choice}}}" for choice in problem["choices"]]
+    return [f" {choice}" for choice in problem["choices"]]
+
+
+def continuation_logprobs(model: Any, tokenizer: Any, prompt: str, options: list[str]) -> list[float]:
+    """Summed log-probability of each option's tokens after ``prompt`` (one batched forward pass)."""
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    sequences = [prompt_ids + tokenizer(prompt + option, add_special_tokens=False)["input_ids"][len(prompt_ids):]
+                 for option in options]
+    ids, mask = right_padded(sequences, tokenizer, model.device)
+    with torch.inference_mode():
+        logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+    scores = []
+    for row, sequence in enumerate(sequences):
+        positions = range(len(prompt_ids), len(sequence))  # the option's tokens, each predicted one step earlier
+        scores.append(float(sum(logprobs[row, p - 1, sequence[p]] for p in positions)))
+    return scores
+
+
+def run_choice_loglik(config: ChoiceConfig, store: RunStore, *, model: Any = None, tokenizer: Any = None,
+                      fresh: bool = False) -> Run:
+    """Score the config's questions (read back when stored); one row per question, summarised like evaluations."""
+    problems = load_benchmark(config.benchmark, n_problems=config.n_problems, seed=config.problem_seed)
+    items = [{"item_id": p["problem_id"], "problem": p} for p in problems.to_dict("records")]
+    loaded = {"model": model, "tokenizer": tokenizer}
+
+    def compute(chunk: list[dict]) -> list[dict]:
+        if loaded["model"] is None:  # load_model is cached: the configs of one table share the model
+            loaded["model"], loaded["tokenizer"] = load_model(config.model, device=default_device(),
+                                                              dtype=config.dtype)
+        rows = []
+        for item in chunk:
+            problem = item["problem"]
+            options = continuations(problem, config.scoring)
+            scores = continuation_logprobs(loaded["model"], loaded["tokenizer"],
+                                           scoring_prompt(config, problem, loaded["tokenizer"]), options)
+            if config.scoring == "text-normalized":
+                scores = [s / max(1, len(o.strip())) for s, o in zip(scores, options)]
+            predicted = MMLU_LETTERS[int(np.argmax(scores))]
+            rows.append({"item_id": item["item_id"], "problem_id": item["item_id"], "sample": 0,
+                         "subject": problem.get("subject"), "gold": problem["answer"], "extracted": predicted,
+                         "correct": predicted == problem["answer"], "scores": scores, "variant": config.model})
+        return rows
+
+    return store.run(config, items, compute, chunk_size=50, fresh=fresh, metrics=_metrics)
+
+
+def _metrics(samples: pd.DataFrame) -> dict[str, Any]:
+    summary = summarize(samples)
+    return {"n_problems": summary["n_problems"], "accuracy": summary["accuracy"], "chance": 0.25}
+
+
+def choice_table(configs: list[ChoiceConfig], store: RunStore) -> pd.DataFrame:
+    """Run (or read back) each config; one row per config with accuracy, its 95% CI and chance."""
+    rows = []
+    for config in configs:
+        run = run_choice_loglik(config, store)
+        accuracy = run.metrics["accuracy"]
+        rows.append({**config.to_dict(), "accuracy": accuracy["value"], "low": accuracy["low"],
+                     "high": accuracy["high"], "chance": run.metrics["chance"],
+                     "above_chance": accuracy["low"] > run.metrics["chance"], "n_problems": run.metrics["n_problems"]})
+    return pd.DataFrame(rows)
+
+
+def chance_verdict(table: pd.DataFrame) -> str:
+    """Whether each scoring's 95% CI clears chance: the sentence the chapters glue into their verdicts."""
+    parts = [f"{row.scoring} {row.accuracy:.2f} [{row.low:.2f}, {row.high:.2f}]" for row in table.itertuples()]
+    above = table["above_chance"].any()
+    verdict = "above chance" if above else "not distinguishable from chance (0.25)"
+    return f"{verdict} ({'; '.join(parts)})"
