@@ -10,7 +10,8 @@ SIZES = {"aime24": 30, "math500": 500, "gsm8k": 1319, "mmlu": 14042}
 
 def test_every_local_copy_matches_its_checksum():
     checks = benchmarks.verify_checksums()
-    assert len(checks) == 4 + 57 * 2 + 1  # AIME, MATH-500, GSM8K × 2, MMLU, and the paper's s1.1-7B traces
+    # AIME, MATH-500, GSM8K × 2, MMLU, the paper's s1.1-7B traces, and the 12 files of the eight static sets
+    assert len(checks) == 4 + 57 * 2 + 1 + 12
     assert all(checks.values()), [path for path, ok in checks.items() if not ok]
 
 

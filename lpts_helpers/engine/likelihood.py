@@ -11,6 +11,11 @@ solved dev examples of the same subject) and we compare the log-probabilities of
 The highest scores wins; ties go to the first. This is how knowledge is usually measured for base models, and
 how NOTES.md found SmolLM2-135M at chance on MMLU (0.255 letters, 0.305 normalised text): the chapters report a
 benchmark at chance as uninformative, never as retained. transformers only (needs the logits of the prompt).
+
+``StaticConfig`` scores the static sets of ``tasks.static`` (ARC, PIQA, HellaSwag, WinoGrande, BoolQ, OpenBookQA,
+CommonsenseQA) the way lm-evaluation-harness does: context and continuation tokenized as lm-eval splits them, the
+context encoded once per question and its cache shared by the choices (``shared_context_logprobs``), ``acc`` and
+``acc_norm`` from the same log-likelihoods.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core import metrics
 from ..core.config import ConfigError, knob
 from ..core.store import Run, RunStore
-from ..models.loading import default_device, load_model, right_padded
+from ..models.loading import cache_keyword, default_device, load_model, right_padded
 from ..models.registry import ModelStageConfig, check_model
 from ..tasks.benchmarks import MMLU_LETTERS, few_shot_examples, get_benchmark, load_benchmark, question_text
+from ..tasks.static import STATIC_BENCHMARKS, get_static, load_static
 from .evaluation import summarize
 
 SCORINGS = ("letter", "text", "text-normalized", "boxed-text")
@@ -151,3 +158,108 @@ def chance_verdict(table: pd.DataFrame) -> str:
     above = table["above_chance"].any()
     verdict = "above chance" if above else "not distinguishable from chance (0.25)"
     return f"{verdict} ({'; '.join(parts)})"
+
+
+# --- the static sets, scored as lm-evaluation-harness scores them --------------------------------------------------
+
+@dataclass(frozen=True)
+class StaticConfig(ModelStageConfig):
+    """Zero-shot log-likelihood scoring of one static benchmark (the run store's "static-loglik" stage)."""
+
+    STAGE = "static-loglik"
+    PROFILE_DEFAULTS = {"smoke": {"n_problems": 6}, "default": {}, "paper": {"model": "qwen3-8b"}}
+
+    model: str = knob("smollm2-135m", doc="a model preset or a local checkpoint directory")
+    benchmark: str = knob("arc_easy", choices=tuple(STATIC_BENCHMARKS), doc="a static multiple-choice benchmark")
+    n_problems: int | None = knob(500, ge=1, doc="questions drawn (seeded, the same for every variant); None = all")
+    problem_seed: int = knob(0, ge=0, doc="seed of the question sample")
+    dtype: str = knob("auto", choices=("auto", "bf16", "fp16", "fp32"), doc="auto: bf16 on GPU, fp32 on CPU")
+
+    def validate(self) -> None:
+        check_model(self.model)
+
+    def versions(self) -> dict[str, int | str]:
+        return {**super().versions(), "benchmark": get_static(self.benchmark).version}
+
+
+def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """lm-eval's split of a request into tokens: trailing spaces of the context move to the continuation, the
+    context is tokenized alone and the continuation is what tokenizing both adds after it."""
+    spaces = len(context) - len(context.rstrip())
+    if spaces:
+        context, continuation = context[:-spaces], context[-spaces:] + continuation
+    whole = tokenizer(context + continuation, add_special_tokens=False)["input_ids"]
+    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
+    return context_ids, whole[len(context_ids):]
+
+
+def shared_context_logprobs(model: Any, context_ids: list[int], continuations: list[list[int]], pad_id: int
+                            ) -> list[float]:
+    """Summed log-probability of each continuation after one context: the context runs once and its key/value
+    cache is repeated for the continuations, which run together in one right-padded batch."""
+    device = model.device
+    with torch.inference_mode():
+        prompt = model(input_ids=torch.tensor([context_ids], device=device), use_cache=True)
+        first = torch.log_softmax(prompt.logits[0, -1].float(), dim=-1)  # predicts every continuation's first token
+        keyword = cache_keyword(model)
+        cache = getattr(prompt, keyword)
+        cache.batch_repeat_interleave(len(continuations))
+        width = max(len(c) for c in continuations)
+        ids = torch.tensor([c + [pad_id] * (width - len(c)) for c in continuations], device=device)
+        mask = torch.tensor([[1] * (len(context_ids) + len(c)) + [0] * (width - len(c)) for c in continuations],
+                            device=device)
+        logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask, **{keyword: cache})
+                                     .logits.float(), dim=-1)
+    scores = []
+    for row, tokens in enumerate(continuations):
+        later = sum(float(logprobs[row, j - 1, tokens[j]]) for j in range(1, len(tokens)))
+        scores.append(float(first[tokens[0]]) + later)
+    return scores
+
+
+def item_logprobs(model: Any, tokenizer: Any, item: dict) -> list[float]:
+    """The summed log-likelihood of each choice's continuation after its context (lm-eval's requests)."""
+    pairs = [encode_pair(tokenizer, c, k) for c, k in zip(item["contexts"], item["continuations"])]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    contexts = {tuple(ctx) for ctx, _ in pairs}
+    if len(contexts) == 1:
+        return shared_context_logprobs(model, pairs[0][0], [cont for _, cont in pairs], pad)
+    # partial evaluation (WinoGrande): a context per choice, all in one right-padded batch
+    sequences = [ctx + cont for ctx, cont in pairs]
+    ids, mask = right_padded(sequences, tokenizer, model.device)
+    with torch.inference_mode():
+        logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+    return [float(sum(logprobs[row, p - 1, seq[p]] for p in range(len(ctx), len(seq))))
+            for row, ((ctx, _), seq) in enumerate(zip(pairs, sequences))]
+
+
+def run_static(config: StaticConfig, store: RunStore, *, fresh: bool = False) -> Run:
+    """Score the config's questions (read back when stored): per question the log-likelihood of each choice,
+    the choice picked by ``acc`` and by ``acc_norm``, and whether each is right."""
+    items = load_static(config.benchmark, config.n_problems, config.problem_seed)
+    loaded: dict[str, Any] = {}
+
+    def compute(chunk: list[dict]) -> list[dict]:
+        if not loaded:  # load_model is cached: the benchmarks of one table share the model
+            loaded["model"], loaded["tokenizer"] = load_model(config.model, device=default_device(),
+                                                              dtype=config.dtype)
+        rows = []
+        for item in chunk:
+            scores = item_logprobs(loaded["model"], loaded["tokenizer"], item)
+            lengths = [max(1, len(choice)) for choice in item["choices"]]
+            picked = int(np.argmax(scores))
+            picked_norm = int(np.argmax(np.array(scores) / np.array(lengths)))
+            rows.append({"item_id": item["item_id"], "problem_id": item["item_id"], "gold": item["gold"],
+                         "n_choices": len(item["choices"]), "scores": scores, "picked": picked,
+                         "picked_norm": picked_norm, "correct": picked == item["gold"],
+                         "correct_norm": picked_norm == item["gold"], "variant": config.model})
+        return rows
+
+    return store.run(config, items, compute, chunk_size=100, fresh=fresh, metrics=_static_metrics)
+
+
+def _static_metrics(samples: pd.DataFrame) -> dict[str, Any]:
+    return {"n_problems": len(samples),
+            "acc": metrics.bootstrap_ci(samples["correct"].astype(float)).as_dict(),
+            "acc_norm": metrics.bootstrap_ci(samples["correct_norm"].astype(float)).as_dict(),
+            "chance": float((1 / samples["n_choices"]).mean())}

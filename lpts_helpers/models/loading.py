@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import io
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,9 @@ def right_padded(sequences: list[list[int]], tokenizer: Any, device: Any) -> tup
     ids = torch.tensor([s + [pad] * (width - len(s)) for s in sequences], device=device)
     mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences], device=device)
     return ids, mask
+
+
+def cache_keyword(model: Any) -> str:
+    """The name ``model.forward`` takes (and its output carries) the key/value cache under: transformers renamed
+    ``past_key_values`` to ``cache`` in 5.2x; both spellings are accepted."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ...models.loading import default_device, load_model
+from ...models.loading import cache_keyword, default_device, load_model
 from .base import Completion, Request
 
 
@@ -42,9 +42,8 @@ class HFBackend:
         eos = eos if isinstance(eos, list) else [eos]
         self.eos_ids = {int(i) for i in eos + [tokenizer.eos_token_id] if i is not None}
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.eos_ids)
-        # transformers renamed forward's `past_key_values` to `cache` (5.2x); accept both spellings.
         parameters = inspect.signature(model.forward).parameters
-        self._cache_arg = "cache" if "cache" in parameters else "past_key_values"
+        self._cache_arg = cache_keyword(model)
         # Only the last position's logits are needed: skip the vocabulary projection of the whole prompt.
         self._last_logits = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
 
