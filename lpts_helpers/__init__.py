@@ -7,7 +7,7 @@ evaluation) → ``methods`` (pruning, the organism's training, recovery, trace a
 ``chapters`` (what each chapter runs and concludes) → ``book`` (build, plots, display).
 
 Importing the package registers the model names the methods own (``pruned:``, ``recovered:``, the organism's
-checkpoints) with ``models.registry``, so that any module can load them without importing a method.
+and the thinking SmolLM2's checkpoints) with ``models.registry``, so that any module can load them without importing a method.
 """
 
-from .methods import organism, prune, recovery  # noqa: F401  (they register their model names)
+from .methods import organism, prune, recovery, thinking  # noqa: F401  (they register their model names)

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Three organism seeds know their facts and 24-step chains; a larger thinking budget helps
+# # Three organism seeds know their facts and 24-step chains; SmolLM2, taught to think, leaves headroom on long ones
 #
 # The paper's claims are about reasoning models, and the real model we can run here (SmolLM2-135M) solves
 # almost no multi-step problem (chapter 01). So the book trains its own reasoning model in miniature, on this
@@ -44,6 +44,11 @@
 # {glue:text}`targets_met` of {glue:text}`targets_total` targets are met, and {glue:text}`targets_negative` are
 # measured negative results (table at the end). Removing one layer at a
 # time — organism seed 0: {glue:text}`redundancy_organism`; SmolLM2-135M: {glue:text}`redundancy_reference`.
+# SmolLM2-135M-Instruct, taught to think with a LoRA adapter on s1-format traces, solves short chain sums
+# ({glue:text}`thinker_short`) and 12–16-step ones with headroom to lose ({glue:text}`thinker_long`), gains
+# {glue:text}`thinker_budget_slope` per doubling of its thinking budget and {glue:text}`thinker_maj_gain` from a
+# majority of 16 samples; it meets {glue:text}`thinker_met` of its targets: ARC-Easy loses
+# {glue:text}`thinker_static_arc_easy` (acc_norm) from the instruct model, more than the two points allowed.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book); the organism has no paper scale
@@ -216,6 +221,41 @@ glue("targets_met", int((targets["met"] == "yes").sum()), display=False)
 glue("targets_negative", int((targets["met"] == "negative").sum()), display=False)
 glue("targets_total", len(targets), display=False)
 ch02_organism.targets_view(targets)
+
+# %% [markdown]
+# ## SmolLM2, taught to think the s1 way
+#
+# The organism is trained from nothing; the paper's s1.1-7B is a pretrained model (Qwen2.5-7B-Instruct)
+# fine-tuned on about a thousand reasoning traces in s1's format. The embedded default does the same in
+# miniature with its one real model: SmolLM2-135M-Instruct gets low-rank adapters (rank 16 on all seven
+# projections, as the paper's LoRA) trained on reasoning-gym's chain sums of 1–20 steps written out in s1's format
+# (`<|im_start|>think` … `<|im_start|>answer` "Final Answer:"), now and then with a slipped line (masked) fixed
+# after "Wait" (`lpts_helpers.methods.thinking`). The adapter is committed and merged at load time; the book never
+# retrains it. Its problems come from generator seeds the book never evaluates.
+
+# %%
+ch02_organism.thinker_examples()
+
+# %%
+ch02_organism.thinker_training_summary(plan)
+
+# %% [markdown]
+# Accuracy against chain length (greedy, thinking within the budget), and the targets a pruning study of it
+# needs: short chains solved, long chains with headroom, gains from thinking longer and from voting over samples,
+# and its static benchmarks kept (on each set the instruct model is above chance on, the same 500 questions).
+
+# %%
+thinker_table = evaluation.sweep(plan.thinker_accuracy_configs(), store, options=options)
+plots.accuracy_chart(thinker_table, x="chain_length", color="model", title="SmolLM2 taught to think: chain sums",
+                     x_title="chain length (terms; steps + 1)")
+
+# %%
+evaluation.sweep([*plan.thinker_budget_configs(), plan.thinker_sampling_config()], store, options=options)
+thinker = ch02_organism.thinker_targets(plan, store)
+for row in thinker.itertuples():
+    glue(f"thinker_{row.key}", evaluation.interval(row.measured, row.low, row.high), display=False)
+glue("thinker_met", f"{int((thinker['met'] == 'yes').sum())} of {len(thinker)}", display=False)
+ch02_organism.thinker_view(thinker)
 
 # %% [markdown]
 # ## References

@@ -15,8 +15,8 @@ def test_unknown_preset_lists_the_known_ones():
 
 def test_paper_presets_and_offline_presets():
     assert presets.PRESETS["qwen3-8b"].n_layers == 36 and presets.PRESETS["s1.1-7b"].n_layers == 28
-    assert presets.OFFLINE_PRESETS == ("smollm2-135m", "organism", "organism-seed1", "organism-seed2",
-                                      "organism-direct")
+    assert presets.OFFLINE_PRESETS == ("smollm2-135m", "smollm2-135m-think", "organism", "organism-seed1",
+                                      "organism-seed2", "organism-direct")
     assert {p.role for p in presets.PRESETS.values()} == {"embedded default", "paper", "larger"}
 
 

@@ -129,3 +129,42 @@ def test_a_derived_plan_keeps_the_pruning_plan_it_was_given():
         assert cls.for_profile("smoke").pruning == pruning.PruningPlan.for_profile("smoke")
         with pytest.raises(ConfigError, match=r"pruning has profile='smoke'; allowed: the plan's own \('default'\)"):
             cls.for_profile("default", pruning=chosen)
+
+
+def _static_row(benchmark, acc, acc_norm, chance, informative=True):
+    return {"benchmark": benchmark, "title": benchmark, "questions": 100, "chance": chance, "informative": informative,
+            "acc": acc, "acc_low": acc - 0.02, "acc_high": acc + 0.02,
+            "acc_norm": acc_norm, "acc_norm_low": acc_norm - 0.02, "acc_norm_high": acc_norm + 0.02}
+
+
+def test_the_anchor_table_sets_each_published_number_beside_ours():
+    table = pd.DataFrame([_static_row("arc_easy", 0.52, 0.46, 0.25), _static_row("arc_challenge", 0.24, 0.28, 0.25),
+                          _static_row("hellaswag", 0.33, 0.38, 0.25), _static_row("boolq", 0.5, 0.5, 0.5, False)])
+    anchor = ch01_baselines.anchor_table(table).set_index(["source", "benchmark", "metric"])
+    assert len(anchor) == 5  # PIQA is not in the table; BoolQ has no published number
+    arc = anchor.loc[("model card", "arc", "acc_norm")]
+    assert arc["ours"] == pytest.approx(0.37) and arc["difference (points)"] == pytest.approx(-0.3)
+    assert arc["within ±3 points"]
+    hella = anchor.loc[("lm-eval", "hellaswag", "acc_norm")]
+    assert hella["difference (points)"] == pytest.approx(-5.0) and not hella["within ±3 points"]
+    assert anchor.loc[("lm-eval", "arc_easy", "acc"), "ours (95% CI)"] == "0.52 [0.50, 0.54]"
+    verdict = ch01_baselines.anchor_verdict(anchor.reset_index(), table)
+    assert verdict["anchor_within"] == "4 of 5" and verdict["anchor_gap"].startswith("-5.0 points (lm-eval, hellaswag")
+    assert verdict["static_informative"] == "arc_easy, arc_challenge, hellaswag"
+    points = ch01_baselines.static_points(table, anchor.reset_index())
+    assert len(points) == 8 and points.query("benchmark == 'arc_easy' and metric == 'acc'")["published"].item() == 0.5412
+
+
+def test_the_thinker_plan_covers_its_targets():
+    plan = ch02_organism.OrganismPlan()
+    lengths = [c.chain_length for c in plan.thinker_accuracy_configs()]
+    assert lengths == sorted(set(lengths)) and {2, 3, 4, 13, 15, 17} <= set(lengths)
+    assert {c.model for c in plan.thinker_accuracy_configs()} == {"smollm2-135m-think"}
+    assert [c.thinking_budget for c in plan.thinker_budget_configs()] == [24, 48, 96, 192]
+    assert {c.benchmark for c in plan.thinker_budget_configs()} == {"chain_sum_mix"}
+    sampled = plan.thinker_sampling_config()
+    assert sampled.n_samples == 16 and sampled.temperature > 0 and sampled.chain_length == 15
+    static = plan.thinker_static_configs()
+    assert len(static) == 16 and {c.n_problems for c in static} == {500}
+    with pytest.raises(ConfigError, match=r"thinker_static has unknown entries \['sciq'\]"):
+        ch02_organism.OrganismPlan(thinker_static=("sciq",))

@@ -67,22 +67,31 @@ def test_pairs_split_as_lm_eval_splits_them(tiny_model):
     assert tokenizer.decode(context) == "Question: x\nAnswer:" and tokenizer.decode(continuation) == " yes"
 
 
-def test_a_shared_context_scores_as_full_sequences_do(tiny_model):
+def _one_sequence_score(model, tokenizer, context, continuation):
+    ctx, cont = likelihood.encode_pair(tokenizer, context, continuation)
+    with torch.inference_mode():
+        logprobs = torch.log_softmax(model(input_ids=torch.tensor([ctx + cont])).logits[0].float(), dim=-1)
+    return sum(float(logprobs[len(ctx) + j - 1, t]) for j, t in enumerate(cont))
+
+
+def test_batched_scores_equal_one_sequence_scoring(tiny_model):
     model, tokenizer = tiny_model
-    item = {"contexts": ["Question: 2+2?\nAnswer:"] * 3, "continuations": [" 4", " five", " 22 apples"],
-            "choices": ["4", "five", "22 apples"], "gold": 0}
-    shared = likelihood.item_logprobs(model, tokenizer, item)
-    full = []
-    for context, continuation in zip(item["contexts"], item["continuations"]):
-        ctx, cont = likelihood.encode_pair(tokenizer, context, continuation)
-        with torch.inference_mode():
-            logprobs = torch.log_softmax(model(input_ids=torch.tensor([ctx + cont])).logits[0].float(), dim=-1)
-        full.append(sum(float(logprobs[len(ctx) + j - 1, t]) for j, t in enumerate(cont)))
-    assert np.allclose(shared, full, atol=1e-4)
-    partial = dict(item, contexts=["Question: 2+2?\nAnswer:", "Q: 2+2?\nA:", "2+2="])
-    separate = [likelihood.item_logprobs(model, tokenizer, dict(item, contexts=[c] * 3))[i]
-                for i, c in enumerate(partial["contexts"])]
-    assert np.allclose(likelihood.item_logprobs(model, tokenizer, partial), separate, atol=1e-4)
+    items = [{"contexts": ["Question: 2+2?\nAnswer:"] * 3, "continuations": [" 4", " five", " 22 apples"]},
+             {"contexts": ["Question: 2+2?\nAnswer:", "Q: 2+2?\nA:", "2+2="], "continuations": [" 4"] * 3},
+             {"contexts": ["A much longer context, so that the batches need padding:"] * 3,
+              "continuations": [" yes", " no, not at all", "!"]}]
+    expected = [[_one_sequence_score(model, tokenizer, c, k) for c, k in zip(i["contexts"], i["continuations"])]
+                for i in items]
+    assert all(np.allclose(got, want, atol=1e-4)
+               for got, want in zip(likelihood.items_logprobs(model, tokenizer, items), expected))
+    pairs = [likelihood.item_pairs(tokenizer, item) for item in items]
+    shared = [(pairs[i][0][0], [k for _, k in pairs[i]]) for i in (0, 2)]  # contexts of two lengths, padded
+    for budget in (1, 64, 10_000):  # one per batch, a few per batch, all in one
+        flat = likelihood.batched_pair_logprobs(model, [p for item in pairs for p in item], tokenizer.pad_token_id,
+                                                max_tokens=budget)
+        assert np.allclose(flat, [s for item in expected for s in item], atol=1e-4)
+        together = likelihood.shared_context_logprobs(model, shared, tokenizer.pad_token_id, max_tokens=budget)
+        assert np.allclose(np.concatenate(together), expected[0] + expected[2], atol=1e-4)
 
 
 def test_a_static_run_reports_acc_and_acc_norm(store):

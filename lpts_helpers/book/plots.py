@@ -129,6 +129,21 @@ def interval_chart(frame: pd.DataFrame, *, y: str, title: str, chance: float | N
     return alt.layer(*layers, data=frame).properties(width=420, height=alt.Step(28), title=title)
 
 
+def static_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Per benchmark, accuracy with its 95% CI for each metric (colour), chance as a grey tick and published numbers
+    as hollow diamonds (``frame``: benchmark, metric, accuracy, low, high, chance, published)."""
+    base = alt.Chart().encode(y=alt.Y("benchmark:N", title=None), yOffset="metric:N",
+                              color=alt.Color("metric:N", title="metric"))
+    axis = alt.X("low:Q", title="accuracy (95% CI)", scale=alt.Scale(domain=[0, 1]))
+    layers = [base.mark_errorbar().encode(x=axis, x2="high:Q"),
+              base.mark_point(filled=True, size=50).encode(
+                  x="accuracy:Q", tooltip=["benchmark", "metric", "accuracy", "low", "high"]),
+              base.mark_point(shape="diamond", size=90, filled=False).encode(
+                  x="published:Q", tooltip=["benchmark", "metric", "published"]),
+              alt.Chart().mark_tick(color="gray", thickness=2).encode(y="benchmark:N", x="chance:Q")]
+    return alt.layer(*layers, data=frame).properties(width=420, height=alt.Step(16), title=title)
+
+
 def layer_profile_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:
     """Per-layer measures against relative depth (0 = first layer, 1 = last), one line per model, one panel per
     measure with its own scale (``redundancy.layer_profile`` rows)."""

@@ -17,7 +17,7 @@ from ..methods.redundancy import RemovalConfig
 from ..tasks.benchmarks import BENCHMARKS
 
 PAPER_METHODS = ("shortgpt", "reverse", "laco")
-RG_FAMILIES = tuple(name for name, spec in BENCHMARKS.items() if spec.source == "reasoning-gym")
+RG_FAMILIES = tuple(name for name, spec in BENCHMARKS.items() if spec.source == "reasoning-gym" and not spec.mixed)
 
 
 def reference_removal(model: str, tasks: tuple[str, ...], max_answer_tokens: int, *, n_problems: int,

@@ -1,5 +1,6 @@
-"""Chapter 02, the model organism: the plan of its accuracy, scaling and removal runs, the target table measured
-from them, and the tables of its training (loss curves, sizes, example conversations).
+"""Chapter 02, the embedded reasoning models: the model organism (the plan of its accuracy, scaling and removal
+runs, the target table measured from them, the tables of its training) and SmolLM2-135M-Instruct taught to think
+the s1 way (its targets: chains, scaling, and static benchmarks kept).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from ..core.config import ConfigError, knob
 from ..core.store import Run, RunStore
 from ..engine import evaluation
 from ..engine.evaluation import EvalConfig
-from ..engine.likelihood import ChoiceConfig, run_choice_loglik
+from ..engine.likelihood import ChoiceConfig, StaticConfig, run_choice_loglik, run_static
 from ..methods.organism import checkpoint_path, prompt_text
 from ..methods.prune import PruneConfig
 from ..methods.redundancy import RemovalConfig
+from ..methods.thinking import s1_trace, trained_run
 from ..models.registry import check_model
+from ..tasks.static import STATIC_BENCHMARKS, get_static
 from ..tasks.world import (
     chain_problem,
     chain_trace,
@@ -41,7 +44,10 @@ class OrganismPlan(ChapterPlan):
         "smoke": {"models": ("organism", "organism-direct"), "chain_lengths": (2,), "long_chain": 8, "n_problems": 3,
                   "recall_problems": 4, "budgets": (16, 32), "wait_counts": (0, 1), "n_samples": 2,
                   "removal_problems": 2, "removal_texts": 4,
-                  "reference_tasks": ()},  # the reference's removal sweep: held-out loss only
+                  "reference_tasks": (),  # the reference's removal sweep: held-out loss only
+                  "thinker_lengths": (2, 3), "thinker_long": (3,), "thinker_problems": 2, "thinker_budget": 48,
+                  "thinker_budgets": (8, 16), "thinker_scaling_length": 3, "thinker_samples": 2,
+                  "thinker_sample_problems": 2, "thinker_static": ("arc_easy",), "static_questions": 4},
         "default": {},
         "paper": {},  # the organism exists only on the embedded default
     }
@@ -65,10 +71,30 @@ class OrganismPlan(ChapterPlan):
     removal_problems: int = knob(60, ge=1, doc="problems per task in the single-layer removal sweep")
     removal_texts: int = knob(32, ge=1, doc="held-out texts for the loss in the removal sweep")
     reference_answer_tokens: int = knob(48, ge=1, doc="answer tokens of the reference in the removal sweep")
+    thinker: str = knob("smollm2-135m-think", doc="the real model taught to think (methods.thinking)")
+    thinker_base: str = knob("smollm2-135m", doc="the instruct model it was fine-tuned from")
+    thinker_lengths: tuple[int, ...] = knob((2, 3, 4, 9, 13, 15, 17), ge=2,
+                                            doc="chain-sum lengths in terms (a chain of k terms takes k - 1 steps)")
+    thinker_long: tuple[int, ...] = knob((13, 15, 17), ge=2, doc="its long chains, in terms (12-16 steps)")
+    thinker_problems: int = knob(100, ge=1, doc="chain-sum problems per length")
+    thinker_budget: int = knob(384, ge=1, doc="its thinking tokens when the budget is not the variable")
+    thinker_budgets: tuple[int, ...] = knob((24, 48, 96, 192), ge=1, doc="its thinking budgets (doubling), on "
+                                            "chain sums of 1 step to the scaling length mixed")
+    thinker_scaling_length: int = knob(15, ge=2, doc="the long chain (terms) its budget is swept and it samples on")
+    thinker_samples: int = knob(16, ge=1, doc="its samples per long-chain problem (pass@k, maj@k)")
+    thinker_sample_problems: int = knob(50, ge=1, doc="long-chain problems it samples")
+    thinker_dtype: str = knob("bf16", choices=("auto", "bf16", "fp32"), doc="its weights when generating (bf16: "
+                              "the CPU's matrix units)")
+    thinker_temperature: float = knob(0.6, ge=0.0, doc="its sampling temperature")
+    thinker_static: tuple[str, ...] = knob(tuple(STATIC_BENCHMARKS), doc="static sets it must keep")
+    static_questions: int = knob(500, ge=1, doc="questions per static set (seeded, the same for both models)")
 
     def validate(self) -> None:
-        for model in (*self.models, self.reference):
+        for model in (*self.models, self.reference, self.thinker, self.thinker_base):
             check_model(model)
+        unknown = sorted(set(self.thinker_static) - set(STATIC_BENCHMARKS))
+        if unknown:
+            raise ConfigError(f"thinker_static has unknown entries {unknown}; allowed: {list(STATIC_BENCHMARKS)}")
         if not self.thinks(self.models[0]) or self.thinks(self.models[-1]):
             raise ConfigError(f"models={list(self.models)!r}: allowed: thinking models first and the direct-answer "
                               f"control last")
@@ -152,6 +178,36 @@ class OrganismPlan(ChapterPlan):
                 "sampling": [self.sampling_config(m) for m in self.models]}
 
 
+    # --- SmolLM2 taught to think ---------------------------------------------------------------------------------
+
+    def _chain(self, model: str, length: int, benchmark: str = "chain_sum", **knobs) -> EvalConfig:
+        return EvalConfig(model=model, benchmark=benchmark, chain_length=length, dtype=self.thinker_dtype, **knobs)
+
+    def thinker_accuracy_configs(self) -> list[EvalConfig]:
+        """Greedy chain sums at every length, thinking within ``thinker_budget``."""
+        return [self._chain(self.thinker, k, n_problems=self.thinker_problems, thinking_budget=self.thinker_budget,
+                            max_answer_tokens=self.max_answer_tokens)
+                for k in sorted({*self.thinker_lengths, *self.thinker_long})]
+
+    def thinker_budget_configs(self) -> list[EvalConfig]:
+        """Its thinking cut at each budget (then s1's "Final Answer:" cue), on chains of 1 step to the scaling
+        length mixed (one length would make the curve a single step)."""
+        return [self._chain(self.thinker, self.thinker_scaling_length, benchmark="chain_sum_mix",
+                            n_problems=self.thinker_problems, thinking_budget=b,
+                            max_answer_tokens=self.max_answer_tokens) for b in self.thinker_budgets]
+
+    def thinker_sampling_config(self) -> EvalConfig:
+        """``thinker_samples`` samples per long-chain problem."""
+        return self._chain(self.thinker, self.thinker_scaling_length, n_problems=self.thinker_sample_problems,
+                           thinking_budget=self.thinker_budget, max_answer_tokens=self.max_answer_tokens,
+                           n_samples=self.thinker_samples, temperature=self.thinker_temperature)
+
+    def thinker_static_configs(self) -> list[StaticConfig]:
+        """Both models on the same seeded questions of each static set (bf16 weights: 2.3x faster on the CPU)."""
+        return [StaticConfig(model=model, benchmark=name, n_problems=self.static_questions, dtype="bf16")
+                for model in (self.thinker_base, self.thinker) for name in self.thinker_static]
+
+
 def target_table(plan: OrganismPlan, store: RunStore) -> pd.DataFrame:
     """The organism's targets, one row per target and model: the measured value, its 95% CI and whether the
     target is met. Differences between two settings are paired over the same problems; the budget slope is
@@ -201,6 +257,80 @@ def target_table(plan: OrganismPlan, store: RunStore) -> pd.DataFrame:
         add("wait_gain", f"sequential: 0 → {plan.wait_counts[-1]} forced 'Wait' at a fixed budget, a gain with CI "
             f"above 0 (else a negative result)", model, gain, gain.low > 0, miss="negative")
     return pd.DataFrame(rows)
+
+
+def thinker_targets(plan: OrganismPlan, store: RunStore) -> pd.DataFrame:
+    """The thinking SmolLM2's targets (issue table): chains short and long (greedy), the budget slope, the
+    maj@k gain on long chains, and on each static set the instruct model is informative on, the paired change
+    from the instruct model (lm-eval's headline metric: acc_norm where it reports one); same columns as
+    ``target_table``."""
+    rows = []
+
+    def add(key: str, target: str, estimate: metrics.Estimate, met: bool) -> None:
+        rows.append({"key": key, "target": target, "model": plan.thinker, "measured": estimate.value,
+                     "low": estimate.low, "high": estimate.high, "met": "yes" if met else "no"})
+
+    chains = {c.chain_length: c for c in plan.thinker_accuracy_configs()}
+    short = [k for k in plan.thinker_lengths if k <= 4]
+    estimate = metrics.bootstrap_ci(pd.concat([evaluation.per_problem(chains[k], store) for k in short]))
+    add("short", f"short chains ({min(short) - 1}–{max(short) - 1} steps), greedy ≥ 0.90", estimate,
+        estimate.value >= 0.90)
+    long = plan.thinker_long
+    estimate = metrics.bootstrap_ci(pd.concat([evaluation.per_problem(chains[k], store) for k in long]))
+    add("long", f"long chains ({min(long) - 1}–{max(long) - 1} steps), greedy within 0.40–0.90", estimate,
+        0.40 <= estimate.value <= 0.90)
+    budgets = plan.thinker_budget_configs()
+    matrix = pd.concat([evaluation.per_problem(c, store) for c in budgets], axis=1)
+    slope = metrics.slope_ci(np.log2([c.thinking_budget for c in budgets]), matrix.to_numpy())
+    add("budget_slope", f"accuracy per doubling of the budget ({plan.thinker_budgets[0]}–{plan.thinker_budgets[-1]} "
+        f"tokens, chains of 1–{plan.thinker_scaling_length - 1} steps mixed), CI above 0", slope, slope.low > 0)
+    sampled = plan.thinker_sampling_config()
+    gain = evaluation.paired_gain(evaluation.per_problem(sampled, store),
+                                  evaluation.per_problem(sampled, store, "maj", plan.thinker_samples))
+    add("maj_gain", f"maj@{plan.thinker_samples} − pass@1 on {plan.thinker_scaling_length - 1}-step chains "
+        f"(T = {plan.thinker_temperature}), CI above 0", gain, gain.low > 0)
+    static = {(c.model, c.benchmark): c for c in plan.thinker_static_configs()}
+    for name in plan.thinker_static:
+        spec = get_static(name)
+        metric = spec.metrics[-1]
+        before = run_static(static[(plan.thinker_base, name)], store).samples.set_index("problem_id")
+        after = run_static(static[(plan.thinker, name)], store).samples.set_index("problem_id")
+        column = "correct_norm" if metric == "acc_norm" else "correct"
+        base = metrics.bootstrap_ci(before[column].astype(float))
+        if base.low <= spec.chance:
+            continue  # the instruct model is at chance: nothing to keep
+        change = evaluation.paired_gain(before[column].astype(float), after[column].astype(float))
+        add(f"static_{name}", f"{spec.title} {metric}: change from the instruct model within ±0.02", change,
+            abs(change.value) <= 0.02)
+    return pd.DataFrame(rows)
+
+
+def thinker_view(targets: pd.DataFrame) -> pd.DataFrame:
+    """The thinking SmolLM2's targets as the chapter prints them."""
+    return pd.DataFrame({"target": targets["target"],
+                         "measured (95% CI)": [evaluation.interval(r.measured, r.low, r.high)
+                                               for r in targets.itertuples()],
+                         "met": targets["met"].map({"yes": "✓", "no": "✗"})})
+
+
+def thinker_training_summary(plan: OrganismPlan) -> pd.DataFrame:
+    """The thinking SmolLM2's training, read back from the book's store, where its preset's adapter is (never
+    retrained by the book): steps, minutes, losses, the adapter's size and where it is."""
+    run = trained_run(plan.thinker_base)
+    adapter = run.path / "adapter" / "adapter_model.safetensors"
+    return pd.DataFrame([{"model": plan.thinker, "base": plan.thinker_base, "steps": run.metrics["steps"],
+                          "minutes": round(run.metrics["minutes"], 1),
+                          "first loss": round(run.metrics["first_loss"], 3),
+                          "final loss": round(run.metrics["final_loss"], 3),
+                          "adapter (MB)": round(adapter.stat().st_size / 1e6, 1),
+                          "adapter": str(adapter.parent.relative_to(run.path.parents[2]))}])
+
+
+def thinker_examples(seed: int = 7) -> pd.DataFrame:
+    """Training traces of the thinking SmolLM2 (a short chain, and a longer one with a slip), masked text marked."""
+    rng = random.Random(seed)
+    return pd.DataFrame([{"chain": expression, "reply": _marked(s1_trace(expression, rng, slip))}
+                         for expression, slip in (("4 + 3 - 1", 0.0), ("6 + 2 - 6 + 6 + 4 + 7 - 4 - 7", 1.0))])
 
 
 def targets_view(targets: pd.DataFrame) -> pd.DataFrame:

@@ -128,6 +128,26 @@ def gap_view(gap: pd.DataFrame) -> pd.DataFrame:
                 "thinking − control (95% CI)"]].rename(columns={"pruned_layers": "pruned layers"})
 
 
+def _rejected(one: pd.DataFrame) -> tuple[int, int]:
+    """Of the pure-form fits with a p-value: how many the deviance rejects (p < 0.05), and how many there are."""
+    return int((one["p"] < 0.05).sum()), len(one)
+
+
+def _held_out(two: pd.DataFrame) -> tuple[int, int]:
+    """Of the two-parameter fits tested out of sample: how many predict every longer chain, and how many there
+    are."""
+    tested = two[two["holds"].notna()] if "holds" in two else two.iloc[0:0]
+    return int(tested["holds"].sum()), len(tested)
+
+
+def _control_counts(gap: pd.DataFrame) -> tuple[int, int, int, int]:
+    """At the deepest level of ``gap``: the layers cut, the comparisons the thinking model lost more in, those it
+    lost less in (the paired CI clear of 0 either way), and how many there are."""
+    deepest = gap[gap["pruned_layers"] == gap["pruned_layers"].max()]
+    return (int(deepest["pruned_layers"].iloc[0]), int(deepest["thinking loses more"].sum()),
+            int((deepest["low"] > 0).sum()), len(deepest))
+
+
 def findings(fits: pd.DataFrame, gap: pd.DataFrame, thinking: str, control: str) -> dict[str, str]:
     """The chapter's verdict: per model, the two-parameter fit (ε and a) unpruned and at the deepest level, how
     often the pure form (a = 1) is rejected and how often the fit predicts the longer chains out of sample; and
@@ -137,25 +157,23 @@ def findings(fits: pd.DataFrame, gap: pd.DataFrame, thinking: str, control: str)
         two, one = rows[rows["form"] == "two"], rows[(rows["form"] == "one") & rows["p"].notna()]
         unpruned = two[two["pruned_layers"] == 0].iloc[0]
         deepest = two[two["pruned_layers"] == two["pruned_layers"].max()]
+        rejected, fitted = _rejected(one)
         text = (f"{model}: per-step error ε {unpruned['ε (95% CI)']} and start a {unpruned['a (95% CI)']} unpruned; "
                 f"at {int(deepest['pruned_layers'].iloc[0])} layers cut "
                 + ", ".join(f"{r['method']} ε {r['ε (95% CI)']}" + (f", a {r['a (95% CI)']}"
                                                                      if pd.notna(r["a"]) else "")
                             for _, r in deepest.iterrows())
-                + f"; the pure form (1 − ε)^k is rejected (p < 0.05) for {int((one['p'] < 0.05).sum())} of "
-                  f"{len(one)} variants")
-        tested = two[two["holds"].notna()] if "holds" in two else two.iloc[0:0]
-        if len(tested):
+                + f"; the pure form (1 − ε)^k is rejected (p < 0.05) for {rejected} of {fitted} variants")
+        held, tested = _held_out(two)
+        if tested:
             text += (f"; fitted on the shorter chains, a·(1 − ε)^k predicts the longest within its interval for "
-                     f"{int(tested['holds'].sum())} of {len(tested)} variants")
+                     f"{held} of {tested} variants")
         out[model] = text
     if not gap.empty:
-        deepest = gap[gap["pruned_layers"] == gap["pruned_layers"].max()]
-        worse = deepest[deepest["thinking loses more"]]
-        better = deepest[deepest["low"] > 0]
-        out["control"] = (f"{thinking} vs its direct-answer control {control}, {int(deepest['pruned_layers'].iloc[0])} "
-                          f"layers cut: the thinking model lost more in {len(worse)} of {len(deepest)} method × length "
-                          f"comparisons and less in {len(better)} (95% CI of the paired difference clear of 0)")
+        n_layers, worse, better, total = _control_counts(gap)
+        out["control"] = (f"{thinking} vs its direct-answer control {control}, {n_layers} "
+                          f"layers cut: the thinking model lost more in {worse} of {total} method × length "
+                          f"comparisons and less in {better} (95% CI of the paired difference clear of 0)")
     return out
 
 
@@ -167,11 +185,10 @@ def claims(plan: BeyondPlan, store: RunStore, *, options: Any = None) -> pd.Data
     fits = fit_table(scores, {model: plan.holdout(model, pruning) for model in pruning.models()})
     gap = control_gap(scores, pruning.organism, pruning.control)
     found = findings(fits, gap, pruning.organism, pruning.control)
-    tested = fits[(fits["form"] == "two") & fits.get("holds", pd.Series(dtype=object)).notna()]
-    held = int(tested["holds"].sum()) if len(tested) else 0
+    held, tested = _held_out(fits[fits["form"] == "two"])
     rows = [verdict_row("R1 long chains break because per-step errors compound", "not tested (reviewers: the "
                         "explanation is thin)", "; ".join(v for k, v in found.items() if k != "control"),
-                        f"fitted on short chains, a·(1 − ε)^k predicts the longer ones for {held} of {len(tested)} "
+                        f"fitted on short chains, a·(1 − ε)^k predicts the longer ones for {held} of {tested} "
                         f"variants", "beyond the paper")]
     if "control" in found:
         rows.append(verdict_row("R2 a model that thinks in chains loses more than a direct-answer control",
@@ -195,12 +212,10 @@ def key_numbers(fits: pd.DataFrame, gap: pd.DataFrame, thinking: str, control: s
             out[f"{key}_eps"], out[f"{key}_a"] = f"{row['epsilon'].iloc[0]:.3f}", f"{row['a'].iloc[0]:.2f}"
     for _, row in mine[mine["pruned_layers"] == deepest].iterrows():
         out[f"{row['method']}_eps"], out[f"{row['method']}_a"] = f"{row['epsilon']:.3f}", f"{row['a']:.2f}"
-    one = fits[(fits["model"] == thinking) & (fits["form"] == "one") & fits["p"].notna()]
-    out["pure_rejected"] = f"{int((one['p'] < 0.05).sum())} of {len(one)}"
-    tested = mine[mine["holds"].notna()] if "holds" in mine else mine.iloc[0:0]
-    out["predicted"] = f"{int(tested['holds'].sum())} of {len(tested)}"
+    out["pure_rejected"] = "{} of {}".format(*_rejected(
+        fits[(fits["model"] == thinking) & (fits["form"] == "one") & fits["p"].notna()]))
+    out["predicted"] = "{} of {}".format(*_held_out(mine))
     if not gap.empty:
-        at = gap[gap["pruned_layers"] == gap["pruned_layers"].max()]
-        out["gap_worse"] = f"{int(at['thinking loses more'].sum())} of {len(at)}"
-        out["gap_better"] = str(int((at["low"] > 0).sum()))
+        _, worse, better, total = _control_counts(gap)
+        out["gap_worse"], out["gap_better"] = f"{worse} of {total}", str(better)
     return out

@@ -1,8 +1,11 @@
-"""The paper's reported numbers, in one place, to be set beside ours in every chapter.
+"""Published numbers, in one place, to be set beside ours: the paper's, the embedded SmolLM2's and the
+layer-pruning literature's.
 
-Read from the figures in the paper's repository README (±0.02; PAPER.md "Reported numbers"); the model is not
-labelled there, and the paper's summary names Qwen3-8B as its main model. Budgets are thinking tokens; k is the
-number of samples of pass@k.
+The paper's are read from the figures in its repository README (±0.02; PAPER.md "Reported numbers"); the model
+is not labelled there, and the paper's summary names Qwen3-8B as its main model. Budgets are thinking tokens; k
+is the number of samples of pass@k. SmolLM2-135M-Instruct's zero-shot static-benchmark numbers (its model card
+and an lm-evaluation-harness table) anchor our scoring in chapter 01; LaCo's retention on Llama-2-7B is what the
+pruning literature reports for the same benchmarks (chapters 03-04).
 """
 
 from __future__ import annotations
@@ -80,3 +83,32 @@ def beside_static(ours: pd.DataFrame, *, our_model: str) -> pd.DataFrame:
     merged["our model"] = our_model
     return merged[["benchmark", "pruned_layers", "paper (Qwen3-8B)", "our model", "ours (95% CI)"]]
 
+
+
+# --- published numbers of the embedded real model and of the layer-pruning literature ---------------------------
+
+SMOLLM2_SOURCES = {
+    "model card": "HuggingFaceTB/SmolLM2-135M-Instruct model card (lighteval, zero-shot, normalised accuracy)",
+    "lm-eval": "a third-party model card's lm-evaluation-harness zero-shot table for SmolLM2-135M-Instruct",
+}
+# (source, benchmark, metric) -> accuracy; "arc" is the mean of ARC-Easy and ARC-Challenge, as the card reports it
+SMOLLM2_PUBLISHED = {
+    ("model card", "hellaswag", "acc_norm"): 0.409,
+    ("model card", "arc", "acc_norm"): 0.373,
+    ("model card", "piqa", "acc_norm"): 0.663,
+    ("lm-eval", "arc_challenge", "acc_norm"): 0.2773,
+    ("lm-eval", "arc_easy", "acc"): 0.5412,
+    ("lm-eval", "hellaswag", "acc_norm"): 0.4299,
+    ("lm-eval", "piqa", "acc_norm"): 0.6692,
+}
+
+LACO_SOURCE = ("LaCo removing 25% of Llama-2-7B's layers, as the ReplaceMe authors tabulate it (unpruned → pruned "
+               "accuracy)")
+LACO_RETENTION = {"boolq": (0.708, 0.641), "hellaswag": (0.713, 0.557), "piqa": (0.781, 0.698),
+                  "mmlu": (0.492, 0.265)}
+
+
+def smollm2_published_table() -> pd.DataFrame:
+    """One row per published SmolLM2-135M-Instruct number: source, benchmark, metric, value."""
+    return pd.DataFrame([{"source": source, "benchmark": benchmark, "metric": metric, "published": value}
+                         for (source, benchmark, metric), value in SMOLLM2_PUBLISHED.items()])

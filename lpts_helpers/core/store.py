@@ -214,6 +214,27 @@ class RunStore:
         atomic_write_json(path / "config.json", record)
 
 
+def training_parser(prog: str, description: str | None, profiles: Iterable[str]):
+    """The command line every training module shares: ``--profile``, ``--store``, ``--fresh``, ``--threads``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--profile", default="default", choices=sorted(profiles))
+    parser.add_argument("--store", default=None, help="run store folder (default: the book's data/runs)")
+    parser.add_argument("--fresh", action="store_true", help="retrain even when a finished run is stored")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    return parser
+
+
+def training_store(args) -> RunStore:
+    """The store a training command writes to, after setting torch's threads when ``--threads`` was given."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return RunStore(args.store) if args.store else RunStore()
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m lpts_helpers.core.store prune build/default``: delete runs the last full build did not use."""
     import argparse

@@ -14,8 +14,8 @@ benchmark at chance as uninformative, never as retained. transformers only (need
 
 ``StaticConfig`` scores the static sets of ``tasks.static`` (ARC, PIQA, HellaSwag, WinoGrande, BoolQ, OpenBookQA,
 CommonsenseQA) the way lm-evaluation-harness does: context and continuation tokenized as lm-eval splits them, the
-context encoded once per question and its cache shared by the choices (``shared_context_logprobs``), ``acc`` and
-``acc_norm`` from the same log-likelihoods.
+choices of many questions scored together in length-sorted batches, a shared context run once for all its choices
+(``shared_context_logprobs``), ``acc`` and ``acc_norm`` from the same log-likelihoods.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import torch
 from ..core import metrics
 from ..core.config import ConfigError, knob
 from ..core.store import Run, RunStore
-from ..models.loading import cache_keyword, default_device, load_model, right_padded
+from ..models.loading import cache_keyword, default_device, load_model
 from ..models.registry import ModelStageConfig, check_model
 from ..tasks.benchmarks import MMLU_LETTERS, few_shot_examples, get_benchmark, load_benchmark, question_text
 from ..tasks.static import STATIC_BENCHMARKS, get_static, load_static
@@ -95,16 +95,10 @@ def continuations(problem: dict, scoring: str) -> list[str]:
 def continuation_logprobs(model: Any, tokenizer: Any, prompt: str, options: list[str]) -> list[float]:
     """Summed log-probability of each option's tokens after ``prompt`` (one batched forward pass)."""
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    sequences = [prompt_ids + tokenizer(prompt + option, add_special_tokens=False)["input_ids"][len(prompt_ids):]
-                 for option in options]
-    ids, mask = right_padded(sequences, tokenizer, model.device)
-    with torch.inference_mode():
-        logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
-    scores = []
-    for row, sequence in enumerate(sequences):
-        positions = range(len(prompt_ids), len(sequence))  # the option's tokens, each predicted one step earlier
-        scores.append(float(sum(logprobs[row, p - 1, sequence[p]] for p in positions)))
-    return scores
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return batched_pair_logprobs(model, [
+        (prompt_ids, tokenizer(prompt + option, add_special_tokens=False)["input_ids"][len(prompt_ids):])
+        for option in options], pad)
 
 
 def run_choice_loglik(config: ChoiceConfig, store: RunStore, *, model: Any = None, tokenizer: Any = None,
@@ -193,44 +187,137 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
     return context_ids, whole[len(context_ids):]
 
 
-def shared_context_logprobs(model: Any, context_ids: list[int], continuations: list[list[int]], pad_id: int
-                            ) -> list[float]:
-    """Summed log-probability of each continuation after one context: the context runs once and its key/value
-    cache is repeated for the continuations, which run together in one right-padded batch."""
+def _batches(order: list[int], cost: Any, max_tokens: int) -> list[list[int]]:
+    """``order`` cut greedily into consecutive batches whose padded ``cost`` stays within ``max_tokens`` (a batch
+    holds at least one index)."""
+    batches: list[list[int]] = []
+    for index in order:
+        if batches and cost([*batches[-1], index]) <= max_tokens:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
+
+
+def _continuation_sums(head: Any, hidden: Any, rows: list[int], positions: list[int], targets: list[int],
+                       n_rows: int) -> list[float]:
+    """Per row, the summed log-probability of ``targets``, each predicted from ``hidden`` at (row, position): the
+    output projection runs on those positions alone (on a 135M model with a 49k vocabulary it is a fifth of the
+    compute, nearly all of it wasted on the contexts)."""
+    device = hidden.device
+    picked = hidden[torch.tensor(rows, device=device), torch.tensor(positions, device=device)]
+    logprobs = torch.log_softmax(head(picked).float(), dim=-1)
+    token = logprobs[torch.arange(len(targets), device=device), torch.tensor(targets, device=device)]
+    sums = torch.zeros(n_rows, dtype=torch.float64).index_add_(0, torch.tensor(rows), token.double().cpu())
+    return sums.tolist()
+
+
+def batched_pair_logprobs(model: Any, pairs: list[tuple[list[int], list[int]]], pad_id: int,
+                          max_tokens: int = 6144) -> list[float]:
+    """Summed log-probability of each pair's continuation after its context, for many pairs at once: the pairs
+    are sorted by length and cut into right-padded batches of at most ``max_tokens`` (padding included)."""
     device = model.device
-    with torch.inference_mode():
-        prompt = model(input_ids=torch.tensor([context_ids], device=device), use_cache=True)
-        first = torch.log_softmax(prompt.logits[0, -1].float(), dim=-1)  # predicts every continuation's first token
-        keyword = cache_keyword(model)
-        cache = getattr(prompt, keyword)
-        cache.batch_repeat_interleave(len(continuations))
-        width = max(len(c) for c in continuations)
-        ids = torch.tensor([c + [pad_id] * (width - len(c)) for c in continuations], device=device)
-        mask = torch.tensor([[1] * (len(context_ids) + len(c)) + [0] * (width - len(c)) for c in continuations],
-                            device=device)
-        logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask, **{keyword: cache})
-                                     .logits.float(), dim=-1)
-    scores = []
-    for row, tokens in enumerate(continuations):
-        later = sum(float(logprobs[row, j - 1, tokens[j]]) for j in range(1, len(tokens)))
-        scores.append(float(first[tokens[0]]) + later)
+    body, head = model.get_decoder(), model.get_output_embeddings()
+    lengths = [len(context) + len(continuation) for context, continuation in pairs]
+    order = sorted(range(len(pairs)), key=lengths.__getitem__)
+    scores = [0.0] * len(pairs)
+    for batch in _batches(order, lambda b: len(b) * max(lengths[i] for i in b), max_tokens):
+        width = max(lengths[i] for i in batch)
+        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        rows, positions, targets = [], [], []
+        for row, index in enumerate(batch):
+            context, continuation = pairs[index]
+            sequence = context + continuation
+            ids[row, :len(sequence)] = torch.tensor(sequence)
+            mask[row, :len(sequence)] = 1
+            for j in range(len(context), len(sequence)):  # token j is predicted at position j - 1
+                rows, positions, targets = rows + [row], positions + [j - 1], targets + [sequence[j]]
+        with torch.inference_mode():
+            hidden = body(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+            sums = _continuation_sums(head, hidden, rows, positions, targets, len(batch))
+        for row, index in enumerate(batch):
+            scores[index] = sums[row]
     return scores
 
 
-def item_logprobs(model: Any, tokenizer: Any, item: dict) -> list[float]:
-    """The summed log-likelihood of each choice's continuation after its context (lm-eval's requests)."""
-    pairs = [encode_pair(tokenizer, c, k) for c, k in zip(item["contexts"], item["continuations"])]
+def shared_context_logprobs(model: Any, items: list[tuple[list[int], list[list[int]]]], pad_id: int,
+                            max_tokens: int = 6144) -> list[list[float]]:
+    """For items whose choices share one context, ``(context, [continuation, …])``: the summed log-probability of
+    each continuation. Each batch runs its contexts once (right-padded), repeats their key/value cache for the
+    choices and runs every continuation against it, positions carrying on from its own context: half the tokens
+    of scoring every choice as a whole sequence on HellaSwag and BoolQ."""
+    device = model.device
+    body, head = model.get_decoder(), model.get_output_embeddings()
+    keyword = cache_keyword(body)
+    scores: list[list[float]] = [[] for _ in items]
+    by_choices: dict[int, list[int]] = {}
+    for index, (_, continuations) in enumerate(items):
+        by_choices.setdefault(len(continuations), []).append(index)
+    for n, indices in by_choices.items():
+        order = sorted(indices, key=lambda i: len(items[i][0]))
+
+        def cost(batch: list[int], n: int = n) -> int:
+            longest = max(len(k) for i in batch for k in items[i][1])
+            return len(batch) * (max(len(items[i][0]) for i in batch) + n * longest)
+
+        for batch in _batches(order, cost, max_tokens):
+            contexts = [items[i][0] for i in batch]
+            width = max(map(len, contexts))
+            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, context in enumerate(contexts):
+                ids[row, :len(context)], mask[row, :len(context)] = torch.tensor(context), 1
+            continuations = [k for i in batch for k in items[i][1]]
+            longest = max(map(len, continuations))
+            cont_ids = torch.full((len(continuations), longest), pad_id, dtype=torch.long)
+            cont_mask = torch.zeros((len(continuations), longest), dtype=torch.long)
+            starts = torch.tensor([len(c) for c in contexts]).repeat_interleave(n)
+            rows, positions, targets = [], [], []
+            for row, continuation in enumerate(continuations):
+                cont_ids[row, :len(continuation)], cont_mask[row, :len(continuation)] = torch.tensor(continuation), 1
+                for j in range(1, len(continuation)):  # the first token is predicted by the context's last position
+                    rows, positions, targets = rows + [row], positions + [j - 1], targets + [continuation[j]]
+            with torch.inference_mode():
+                prompt = body(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=True)
+                cache = getattr(prompt, keyword)
+                cache.batch_repeat_interleave(n)
+                last = prompt.last_hidden_state[torch.arange(len(batch)), torch.tensor([len(c) - 1 for c in contexts])]
+                first = torch.log_softmax(head(last).float(), dim=-1).repeat_interleave(n, dim=0)
+                first = first[torch.arange(len(continuations)), torch.tensor([k[0] for k in continuations])]
+                hidden = body(input_ids=cont_ids.to(device),
+                              attention_mask=torch.cat([mask.repeat_interleave(n, dim=0), cont_mask], dim=1).to(device),
+                              position_ids=(starts[:, None] + torch.arange(longest)[None, :]).to(device),
+                              use_cache=True, **{keyword: cache}).last_hidden_state
+                later = (_continuation_sums(head, hidden, rows, positions, targets, len(continuations)) if targets
+                         else [0.0] * len(continuations))
+            for row, index in enumerate(batch):
+                scores[index] = [float(first[row * n + c]) + later[row * n + c] for c in range(n)]
+    return scores
+
+
+def item_pairs(tokenizer: Any, item: dict) -> list[tuple[list[int], list[int]]]:
+    """lm-eval's requests of one item as token ids: (context, continuation) per choice."""
+    return [encode_pair(tokenizer, c, k) for c, k in zip(item["contexts"], item["continuations"])]
+
+
+def items_logprobs(model: Any, tokenizer: Any, items: list[dict]) -> list[list[float]]:
+    """The summed log-likelihood of each choice's continuation after its context, per item: items whose choices
+    share a context through ``shared_context_logprobs``, the others (WinoGrande's partial evaluation) as whole
+    sequences, all in length-sorted batches."""
+    pairs = [item_pairs(tokenizer, item) for item in items]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    contexts = {tuple(ctx) for ctx, _ in pairs}
-    if len(contexts) == 1:
-        return shared_context_logprobs(model, pairs[0][0], [cont for _, cont in pairs], pad)
-    # partial evaluation (WinoGrande): a context per choice, all in one right-padded batch
-    sequences = [ctx + cont for ctx, cont in pairs]
-    ids, mask = right_padded(sequences, tokenizer, model.device)
-    with torch.inference_mode():
-        logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
-    return [float(sum(logprobs[row, p - 1, seq[p]] for p in range(len(ctx), len(seq))))
-            for row, ((ctx, _), seq) in enumerate(zip(pairs, sequences))]
+    shared = [i for i, item in enumerate(pairs) if len({tuple(context) for context, _ in item}) == 1]
+    separate = [i for i in range(len(pairs)) if i not in set(shared)]
+    out: list[list[float]] = [[] for _ in pairs]
+    for i, scores in zip(shared, shared_context_logprobs(
+            model, [(pairs[i][0][0], [k for _, k in pairs[i]]) for i in shared], pad)):
+        out[i] = scores
+    flat = batched_pair_logprobs(model, [pair for i in separate for pair in pairs[i]], pad) if separate else []
+    at = 0
+    for i in separate:
+        out[i], at = flat[at:at + len(pairs[i])], at + len(pairs[i])
+    return out
 
 
 def run_static(config: StaticConfig, store: RunStore, *, fresh: bool = False) -> Run:
@@ -244,8 +331,7 @@ def run_static(config: StaticConfig, store: RunStore, *, fresh: bool = False) ->
             loaded["model"], loaded["tokenizer"] = load_model(config.model, device=default_device(),
                                                               dtype=config.dtype)
         rows = []
-        for item in chunk:
-            scores = item_logprobs(loaded["model"], loaded["tokenizer"], item)
+        for item, scores in zip(chunk, items_logprobs(loaded["model"], loaded["tokenizer"], chunk)):
             lengths = [max(1, len(choice)) for choice in item["choices"]]
             picked = int(np.argmax(scores))
             picked_norm = int(np.argmax(np.array(scores) / np.array(lengths)))

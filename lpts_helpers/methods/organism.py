@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.config import ConfigError, StageConfig, knob
-from ..core.store import Run, RunStore
+from ..core.store import Run, RunStore, training_parser, training_store
 from ..models import registry
 from ..models.loading import save_checkpoint
 from ..models.presets import PRESETS
@@ -200,7 +200,7 @@ class OrganismConfig(StageConfig):
         return min(self.max_chain, self.first_chain + step // self.curriculum)
 
     def learning_rate(self, step: int) -> float:
-        return _warmup_cosine(self.lr, self.warmup, self.steps, step)
+        return warmup_cosine(self.lr, self.warmup, self.steps, step)
 
     def data_seed(self, block: int) -> str:
         return f"{self.seed}:{block}"
@@ -268,7 +268,7 @@ class ConsolidationConfig(StageConfig):
         return min(self.replay_chain or MAX_CHAIN, self.first_phase().max_chain)
 
     def learning_rate(self, step: int) -> float:
-        return _warmup_cosine(self.lr, self.warmup, self.steps, step)
+        return warmup_cosine(self.lr, self.warmup, self.steps, step)
 
     def data_seed(self, block: int) -> str:
         return f"consolidation:{self.seed}:{block}"
@@ -282,7 +282,7 @@ CONTROL_RECIPE = {"max_chain": 4, "steps": 6000}
 MICRO_BATCHES = 4  # per optimizer step; only the padding changes, not the gradient
 
 
-def _warmup_cosine(peak: float, warmup: int, steps: int, step: int) -> float:
+def warmup_cosine(peak: float, warmup: int, steps: int, step: int) -> float:
     if step < warmup:
         return peak * (step + 1) / warmup
     progress = (step - warmup) / max(1, steps - warmup)
@@ -467,21 +467,11 @@ def trained(config: ConsolidationConfig, store: RunStore, *, progress: bool = Fa
 def main(argv: list[str] | None = None) -> None:
     """``python -m lpts_helpers.methods.organism``: train the default organisms (three seeds of the thinking
     organism and the direct-answer control) into the book's run store."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m lpts_helpers.methods.organism", description=main.__doc__)
-    parser.add_argument("--profile", default="default", choices=sorted(OrganismConfig.PROFILE_DEFAULTS))
+    parser = training_parser("python -m lpts_helpers.methods.organism", main.__doc__, OrganismConfig.PROFILE_DEFAULTS)
     parser.add_argument("--kind", choices=KINDS, action="append", help="train only this kind (repeatable)")
     parser.add_argument("--seed", type=int, action="append", help="train only this seed (repeatable)")
-    parser.add_argument("--store", default=None, help="run store folder (default: the book's data/runs)")
-    parser.add_argument("--fresh", action="store_true", help="retrain even when a finished run is stored")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     args = parser.parse_args(argv)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    store = RunStore(args.store) if args.store else RunStore()
+    store = training_store(args)
     chosen = [(kind, seed) for kind, seed in DEFAULT_ORGANISMS
               if (not args.kind or kind in args.kind) and (not args.seed or seed in args.seed)]
     if not chosen:

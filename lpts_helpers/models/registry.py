@@ -39,6 +39,7 @@ class Resolver:
 
 _RESOLVERS: dict[str, Resolver] = {}
 _PRESET_CHECKPOINTS: dict[str, Callable[[ModelPreset], Path]] = {}
+_PRESET_FINGERPRINTS: dict[str, Callable[[ModelPreset], str]] = {}
 
 
 def register(resolver: Resolver) -> None:
@@ -46,9 +47,14 @@ def register(resolver: Resolver) -> None:
     _RESOLVERS[resolver.prefix] = resolver
 
 
-def register_preset_checkpoints(source: str, checkpoint: Callable[[ModelPreset], Path]) -> None:
-    """Say where the checkpoint folder of a preset of ``source`` is (the organism's, trained by the book)."""
+def register_preset_checkpoints(source: str, checkpoint: Callable[[ModelPreset], Path],
+                                fingerprint: Callable[[ModelPreset], str] | None = None) -> None:
+    """Say where the checkpoint folder of a preset of ``source`` is (the organism's, trained by the book), and,
+    for a checkpoint that is written on first use rather than committed (a merged adapter), what identifies it
+    instead of its files."""
     _PRESET_CHECKPOINTS[source] = checkpoint
+    if fingerprint is not None:
+        _PRESET_FINGERPRINTS[source] = fingerprint
 
 
 def resolver(name: str) -> Resolver | None:
@@ -101,6 +107,8 @@ def model_fingerprint(name: str) -> str | None:
     run = named_run(name)
     if run is not None:
         return resolver(name).fingerprint(name, run)
+    if name in PRESETS and PRESETS[name].source in _PRESET_FINGERPRINTS:
+        return _PRESET_FINGERPRINTS[PRESETS[name].source](PRESETS[name])
     digest = hashlib.sha256()
     if name in PRESETS and PRESETS[name].source in _PRESET_CHECKPOINTS:
         name = str(source(name)[0])  # its identity is the trained checkpoint the preset points at

@@ -53,6 +53,7 @@ class BenchmarkSpec:
     rg_dataset: str | None = None  # reasoning-gym generator
     rg_config: Callable[[int], dict[str, Any]] | None = None  # chain length -> generator settings
     chained: bool = False  # problems are generated for a chain length (the chain_length knob)
+    mixed: bool = False  # lengths up to chain_length mixed in one set (a thinking budget is swept on it)
     chance: float = 0.0  # accuracy of a uniform guess among the possible answers (0: open-ended)
 
 
@@ -83,6 +84,11 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
                   "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex", "math-verify",
                   rg_dataset="chain_sum", chained=True,
                   rg_config=lambda k: {"min_terms": k, "max_terms": k, "min_digits": 1, "max_digits": 1}),
+    # Lengths 2..chain_length terms mixed, as MATH500 mixes levels: the set the thinking SmolLM2's budget is swept on.
+    BenchmarkSpec("chain_sum_mix", "Chain sums of mixed length (reasoning-gym)", "reasoning-gym", "integer",
+                  RG_ORIGIN, "Apache-2.0", "a mix of chain lengths (MATH500 analogue)", MATH_INSTRUCTION, "flex",
+                  "math-verify", rg_dataset="chain_sum", chained=True, mixed=True,
+                  rg_config=lambda k: {"min_terms": 2, "max_terms": k, "min_digits": 1, "max_digits": 1}),
     BenchmarkSpec("basic_arithmetic", "Mixed + and − (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN,
                   "Apache-2.0", "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex",
                   "math-verify", rg_dataset="basic_arithmetic", chained=True,
@@ -104,7 +110,7 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
     # Lengths 1..chain_length mixed, as MATH500 mixes levels: the set a thinking budget is swept on.
     BenchmarkSpec("organism_chain_mix", "Organism: running sums of mixed length", "organism", "integer",
                   ORGANISM_ORIGIN, "Apache-2.0", "a mix of chain lengths (MATH500 analogue)", "", "boxed", "exact",
-                  chained=True, chance=1 / 100),
+                  chained=True, mixed=True, chance=1 / 100),
 )}
 LOCAL_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.source == "local")
 CHAIN_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.chained)
