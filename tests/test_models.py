@@ -41,8 +41,8 @@ def test_hub_failure_names_the_offline_presets(monkeypatch):
 
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", unreachable)
     with pytest.raises(OSError, match=r"could not load 'Qwen/Qwen3-8B' from the Hugging Face hub .*"
-                                      r"presets that run offline: \['smollm2-135m', 'organism', 'organism-seed1', "
-                                      r"'organism-seed2', 'organism-direct'\]"):
+                                      r"presets that run offline: \['smollm2-135m', 'smollm2-135m-think', 'organism', "
+                                      r"'organism-seed1', 'organism-seed2', 'organism-direct'\]"):
         loading.load_tokenizer("qwen3-8b")
 
 
