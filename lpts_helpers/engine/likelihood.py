@@ -199,6 +199,16 @@ def _batches(order: list[int], cost: Any, max_tokens: int) -> list[list[int]]:
     return batches
 
 
+def _padded(sequences: list[list[int]], pad_id: int) -> tuple[Any, Any]:
+    """Token id lists as one right-padded batch on the CPU: ``(ids, attention_mask)``."""
+    width = max(map(len, sequences))
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        ids[row, :len(sequence)], mask[row, :len(sequence)] = torch.tensor(sequence), 1
+    return ids, mask
+
+
 def _continuation_sums(head: Any, hidden: Any, rows: list[int], positions: list[int], targets: list[int],
                        n_rows: int) -> list[float]:
     """Per row, the summed log-probability of ``targets``, each predicted from ``hidden`` at (row, position): the
@@ -222,17 +232,15 @@ def batched_pair_logprobs(model: Any, pairs: list[tuple[list[int], list[int]]], 
     order = sorted(range(len(pairs)), key=lengths.__getitem__)
     scores = [0.0] * len(pairs)
     for batch in _batches(order, lambda b: len(b) * max(lengths[i] for i in b), max_tokens):
-        width = max(lengths[i] for i in batch)
-        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        ids, mask = _padded([pairs[i][0] + pairs[i][1] for i in batch], pad_id)
         rows, positions, targets = [], [], []
         for row, index in enumerate(batch):
             context, continuation = pairs[index]
             sequence = context + continuation
-            ids[row, :len(sequence)] = torch.tensor(sequence)
-            mask[row, :len(sequence)] = 1
             for j in range(len(context), len(sequence)):  # token j is predicted at position j - 1
-                rows, positions, targets = rows + [row], positions + [j - 1], targets + [sequence[j]]
+                rows.append(row)
+                positions.append(j - 1)
+                targets.append(sequence[j])
         with torch.inference_mode():
             hidden = body(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
             sums = _continuation_sums(head, hidden, rows, positions, targets, len(batch))
@@ -263,21 +271,17 @@ def shared_context_logprobs(model: Any, items: list[tuple[list[int], list[list[i
 
         for batch in _batches(order, cost, max_tokens):
             contexts = [items[i][0] for i in batch]
-            width = max(map(len, contexts))
-            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, context in enumerate(contexts):
-                ids[row, :len(context)], mask[row, :len(context)] = torch.tensor(context), 1
+            ids, mask = _padded(contexts, pad_id)
             continuations = [k for i in batch for k in items[i][1]]
             longest = max(map(len, continuations))
-            cont_ids = torch.full((len(continuations), longest), pad_id, dtype=torch.long)
-            cont_mask = torch.zeros((len(continuations), longest), dtype=torch.long)
+            cont_ids, cont_mask = _padded(continuations, pad_id)
             starts = torch.tensor([len(c) for c in contexts]).repeat_interleave(n)
             rows, positions, targets = [], [], []
             for row, continuation in enumerate(continuations):
-                cont_ids[row, :len(continuation)], cont_mask[row, :len(continuation)] = torch.tensor(continuation), 1
                 for j in range(1, len(continuation)):  # the first token is predicted by the context's last position
-                    rows, positions, targets = rows + [row], positions + [j - 1], targets + [continuation[j]]
+                    rows.append(row)
+                    positions.append(j - 1)
+                    targets.append(continuation[j])
             with torch.inference_mode():
                 prompt = body(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=True)
                 cache = getattr(prompt, keyword)
