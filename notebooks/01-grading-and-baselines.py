@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # The grader reads every gold answer right; unpruned SmolLM2-135M solves few two-step chains, no eight-step ones, and is at chance on MMLU
+# # The grader reads every gold answer right; SmolLM2-135M matches its published static-benchmark scores but not the paper's math
 #
 # Every claim in this book is an accuracy difference, often on a few dozen problems, so this chapter checks the
 # grader and measures the unpruned baselines the pruning chapters compare against. It reproduces no figure of

@@ -111,6 +111,14 @@ spread
 beside = ch04_static.static_beside_paper(table, paper.static_table())
 beside
 
+# %% [markdown]
+# LaCo's own literature measured knowledge benchmarks after merging away a quarter of Llama-2-7B's layers; the
+# table puts that retention beside ours where we score the same benchmark, at the level nearest a quarter of each
+# model's depth.
+
+# %%
+ch04_static.laco_beside_literature(table, plan.depths(store))
+
 # %%
 findings = ch04_static.static_findings(table)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)

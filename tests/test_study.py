@@ -42,8 +42,11 @@ def test_tasks_parse_with_their_family_and_chance():
     assert study.Task.parse("organism_recall").chance == 0.25
     assert study.Task.parse("gsm8k").family == "short chains"
     assert study.Task.parse("chain_sum@4").label == "chain_sum@4"
+    arc = study.Task.parse("arc_easy")
+    assert arc.static and arc.family == "knowledge" and arc.chance == pytest.approx(0.2502)
+    assert not study.Task.parse("chain_sum@4").static
     for bad, message in (("organism_chain", "needs a chain length"), ("gsm8k@3", "takes no"),
-                         ("organism_chain@x", "allowed"), ("nope", "nope")):
+                         ("organism_chain@x", "allowed"), ("nope", "nope"), ("piqa@2", "static benchmark")):
         with pytest.raises(ConfigError, match=message):
             study.Task.parse(bad)
 
@@ -111,6 +114,33 @@ def test_compare_pairs_pruned_with_unpruned_and_marks_uninformative_tasks(store)
     assert "uninformative" in study.retention_view(long)["retention"].iloc[0]
     with pytest.raises(ValueError, match="no unpruned cell"):
         study.compare([c for c in cells if c.n_layers == 1], store)
+
+
+def test_static_benchmarks_are_cells_scored_by_likelihood(store):
+    from lpts_helpers.engine.likelihood import StaticConfig, static_scores
+
+    plan = pruning.PruningPlan.for_profile("smoke", reference_tasks=("chain_sum@2", "piqa"), reference_dtype="bf16",
+                                           static_questions=6)
+    static = [c for c in plan.static_cells(store) if c.task.static]
+    assert {c.model for c in static} == {plan.reference} and len(static) == 2 * len(plan.methods)  # 0 and 1 cut
+    config = static[0].config
+    assert isinstance(config, StaticConfig) and (config.n_problems, config.dtype) == (6, "bf16")
+    generated = next(c for c in plan.static_cells(store) if c.model == plan.reference and not c.task.static)
+    assert generated.config.dtype == "bf16"  # the reference's dtype reaches its generated runs too
+    organism = next(c for c in plan.static_cells(store) if c.model == plan.organism)
+    assert organism.config.dtype == "auto"
+    with pytest.raises(ConfigError, match="generated task first"):
+        pruning.PruningPlan.for_profile("smoke", reference_tasks=("piqa", "chain_sum@2"))
+
+    cells = [study.Cell("organism", "reverse", n, study.Task.parse("arc_easy"),
+                        StaticConfig(model=study.variant("organism", "reverse", n, store), benchmark="arc_easy",
+                                     n_problems=8), {}) for n in (0, 1)]
+    table = study.compare(cells, store).set_index("pruned_layers")
+    scores = [static_scores(c.config, store) for c in cells]
+    assert table.loc[1, "accuracy"] == pytest.approx(scores[1].mean())  # acc_norm, ARC's headline metric
+    assert table.loc[1, "drop"] == pytest.approx(scores[1].mean() - scores[0].mean())
+    assert (table["family"] == "knowledge").all() and (table["mean_thinking_tokens"] == 0).all()
+    assert table.loc[0, "n_problems"] == 8
 
 
 def test_beside_the_paper_maps_benchmarks_to_families():
@@ -183,3 +213,14 @@ def test_the_pruning_plan_treats_every_seed_as_a_thinking_model():
     assert pruning.PruningPlan.for_profile("smoke").seed_models() == ("organism",)
     with pytest.raises(ConfigError, match="organism-seed9"):
         pruning.PruningPlan(organism_seeds=("organism-seed9",))
+
+
+def test_laco_beside_the_literature_picks_the_level_nearest_a_quarter_of_depth():
+    rows = [{"model": "m", "method": "laco", "pruned_layers": n, "task": "piqa", "informative": True,
+             "baseline": 0.66, "accuracy": acc, "retention": acc / 0.66, "retention_low": 0.5, "retention_high": 1.0}
+            for n, acc in ((1, 0.65), (3, 0.60), (8, 0.55))]
+    rows.append({**rows[0], "method": "shortgpt"})
+    view = ch04_static.laco_beside_literature(pd.DataFrame(rows), {"m": 30})
+    assert len(view) == 1 and view["pruned layers"].iloc[0] == "8 of 30"
+    assert "0.660 → 0.550" in view["ours"].iloc[0] and "keeps 0.89" in view.iloc[0, 1]  # 0.698 / 0.781
+    assert ch04_static.laco_beside_literature(pd.DataFrame(rows), {"m": 12})["pruned layers"].iloc[0] == "3 of 12"

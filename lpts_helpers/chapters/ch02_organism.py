@@ -17,7 +17,7 @@ from ..core.config import ConfigError, knob
 from ..core.store import Run, RunStore
 from ..engine import evaluation
 from ..engine.evaluation import EvalConfig
-from ..engine.likelihood import ChoiceConfig, StaticConfig, run_choice_loglik, run_static
+from ..engine.likelihood import ChoiceConfig, StaticConfig, headline_metric, run_choice_loglik, static_scores
 from ..methods.organism import checkpoint_path, prompt_text
 from ..methods.prune import PruneConfig
 from ..methods.redundancy import RemovalConfig
@@ -292,17 +292,23 @@ def thinker_targets(plan: OrganismPlan, store: RunStore) -> pd.DataFrame:
     static = {(c.model, c.benchmark): c for c in plan.thinker_static_configs()}
     for name in plan.thinker_static:
         spec = get_static(name)
-        metric = spec.metrics[-1]
-        before = run_static(static[(plan.thinker_base, name)], store).samples.set_index("problem_id")
-        after = run_static(static[(plan.thinker, name)], store).samples.set_index("problem_id")
-        column = "correct_norm" if metric == "acc_norm" else "correct"
-        base = metrics.bootstrap_ci(before[column].astype(float))
-        if base.low <= spec.chance:
+        before = static_scores(static[(plan.thinker_base, name)], store)
+        after = static_scores(static[(plan.thinker, name)], store)
+        if metrics.bootstrap_ci(before).low <= spec.chance:
             continue  # the instruct model is at chance: nothing to keep
-        change = evaluation.paired_gain(before[column].astype(float), after[column].astype(float))
-        add(f"static_{name}", f"{spec.title} {metric}: change from the instruct model within ±0.02", change,
-            abs(change.value) <= 0.02)
+        change = evaluation.paired_gain(before, after)
+        add(f"static_{name}", f"{spec.title} {headline_metric(name)}: change from the instruct model within ±0.02",
+            change, abs(change.value) <= 0.02)
     return pd.DataFrame(rows)
+
+
+def missed_targets(targets: pd.DataFrame) -> str:
+    """The unmet targets as a clause for the verdict, each with its measurement, or that none was missed."""
+    missed = targets[targets["met"] == "no"]
+    if missed.empty:
+        return "none missed"
+    return "missed: " + "; ".join(f"{r.target}, measured {evaluation.interval(r.measured, r.low, r.high)}"
+                                  for r in missed.itertuples())
 
 
 def thinker_view(targets: pd.DataFrame) -> pd.DataFrame:

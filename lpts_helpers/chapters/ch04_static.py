@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.paper import LACO_RETENTION, LACO_SOURCE
 from ..core.store import RunStore
 from ..core.verdicts import agreement, glue_key, verdict_row
 from ..engine.evaluation import interval
@@ -152,3 +153,23 @@ def retention_points(static: pd.DataFrame, paper_static: pd.DataFrame, method: s
                      "pruned layers": int(row["pruned_layers"]), "retention": row["retention"],
                      "low": row["retention_low"], "high": row["retention_high"]})
     return pd.DataFrame(rows)
+
+
+LACO_DEPTH = 0.25  # the literature's LaCo rows remove a quarter of Llama-2-7B's 32 layers
+
+
+def laco_beside_literature(table: pd.DataFrame, depths: dict[str, int]) -> pd.DataFrame:
+    """LaCo's published retention on Llama-2-7B (a quarter of its layers merged away) beside ours, per benchmark
+    the literature reports: each of our models cut by LaCo at its level nearest a quarter of its depth
+    (``depths``: decoder layers per model), retention with its 95% CI."""
+    ours = table[(table["method"] == "laco") & (table["pruned_layers"] > 0)]
+    rows = []
+    for benchmark, (before, after) in LACO_RETENTION.items():
+        for model, group in ours[ours["task"] == benchmark].groupby("model", sort=False):
+            target = LACO_DEPTH * depths[model]
+            row = group.loc[(group["pruned_layers"] - target).abs().idxmin()]
+            rows.append({"benchmark": benchmark, "literature": f"{before:.3f} → {after:.3f} (keeps "
+                                                               f"{after / before:.2f})",
+                         "model": model, "pruned layers": f"{int(row.pruned_layers)} of {depths[model]}",
+                         "ours": f"{row.baseline:.3f} → {row.accuracy:.3f} (keeps {_kept(row)})"})
+    return pd.DataFrame(rows).rename(columns={"literature": f"literature: {LACO_SOURCE}"})

@@ -93,7 +93,7 @@ class AnalysisPlan(DerivedPlan):
         cells = []
         for model in self.models(pruning):
             reference = model == pruning.reference
-            task = study.Task.parse(pruning.reference_tasks[0] if reference else pruning.long_task)
+            task = study.Task.parse(pruning.parallel_task(model) if reference else pruning.long_task)
             knobs = {"max_answer_tokens": self.reference_answer_tokens} if reference and \
                 self.reference_answer_tokens else {}
             cells += [pruning.cell(model, method, n, task, store, {}, **knobs)

@@ -10,8 +10,9 @@ from typing import Any
 from ..core.config import ConfigError, knob
 from ..core.store import RunStore
 from ..engine.evaluation import EvalConfig
+from ..engine.likelihood import StaticConfig
 from ..methods import study
-from ..methods.prune import PruneConfig
+from ..methods.prune import PruneConfig, run_prune
 from ..methods.redundancy import RemovalConfig
 from ..models.registry import check_model
 from .base import PAPER_METHODS, ChapterPlan, reference_removal
@@ -81,6 +82,14 @@ class PruningPlan(ChapterPlan):
     long_task: str = knob("organism_chain@24", doc="the long-chain task of the forced-'Wait' curve and the traces")
     budget_task: str = knob("organism_chain_mix@24", doc="the set the thinking budget is swept on: chains of 1-24 "
                             "steps mixed, as MATH500 mixes levels (one length would make the curve a single step)")
+    reference_long_task: str = knob("chain_sum@15", doc="the reference's long-chain task of the forced-'Wait' "
+                                    "curve (when it thinks)")
+    reference_budget_task: str = knob("chain_sum_mix@15", doc="the set the reference's thinking budget is swept "
+                                      "on (when it thinks)")
+    static_questions: int = knob(500, ge=1, doc="questions per static benchmark (a fixed seeded subset; every "
+                                 "variant answers the same ones)")
+    reference_dtype: str = knob("auto", choices=("auto", "bf16", "fp16", "fp32"), doc="the reference's weights "
+                                "(auto: bf16 on GPU, fp32 on CPU)")
     budgets: tuple[int, ...] = knob((24, 48, 96, 192, 384), ge=1, doc="thinking budgets of the sequential curve "
                                     "(doubling; a 24-step chain needs about 200)")
     wait_counts: tuple[int, ...] = knob((0, 1, 2), ge=0, doc="forced 'Wait's of the sequential curve")
@@ -100,8 +109,11 @@ class PruningPlan(ChapterPlan):
             raise ConfigError(f"methods={list(self.methods)!r} has unknown entries {unknown}; allowed: "
                               f"{list(PAPER_METHODS)}")
         for task in (*self.organism_tasks, *self.reference_tasks, *self.sensitivity_tasks, self.long_task,
-                     self.budget_task, *self.parallel_tasks):
+                     self.budget_task, self.reference_long_task, self.reference_budget_task, *self.parallel_tasks):
             study.Task.parse(task)
+        if study.Task.parse(self.parallel_task(self.reference)).static:
+            raise ConfigError(f"reference_tasks={list(self.reference_tasks)!r} starts with a static benchmark; "
+                              f"allowed: a generated task first (it is the reference's parallel-scaling task)")
 
     # --- who is pruned how far, and how each is evaluated ---------------------------------------------------------
 
@@ -123,10 +135,22 @@ class PruningPlan(ChapterPlan):
         """The thinking model and its other seeds (the first seed alone when there are none)."""
         return tuple(dict.fromkeys((self.organism, *self.organism_seeds)))
 
-    def evaluation_of(self, model: str, name: str, task: Any, **knobs: Any) -> EvalConfig:
+    def long_task_of(self, model: str) -> str:
+        return self.reference_long_task if model == self.reference else self.long_task
+
+    def budget_task_of(self, model: str) -> str:
+        return self.reference_budget_task if model == self.reference else self.budget_task
+
+    def evaluation_of(self, model: str, name: str, task: Any, **knobs: Any) -> EvalConfig | StaticConfig:
         """How variant ``name`` of ``model`` (the model itself, pruned or recovered) is evaluated on ``task``:
-        the same settings for every variant, so their stored runs compare."""
+        the same settings for every variant, so their stored runs compare. A static benchmark is scored by
+        log-likelihood on the plan's fixed subset of its questions."""
         reference = model == self.reference
+        if reference and self.reference_dtype != "auto":
+            knobs.setdefault("dtype", self.reference_dtype)
+        if task.static:
+            return StaticConfig(model=name, benchmark=task.benchmark, n_problems=self.static_questions,
+                                dtype=knobs.get("dtype", "auto"))
         return study.task_config(name, task,
                                  n_problems=knobs.pop("n_problems", self.reference_problems if reference
                                                       else self.n_problems),
@@ -186,10 +210,16 @@ class PruningPlan(ChapterPlan):
         if self.reference_sensitivity_tasks:
             configs[self.reference] = reference_removal(
                 self.reference, self.reference_sensitivity_tasks, self.reference_answer_tokens,
-                n_problems=self.reference_sensitivity_problems, n_texts=self.reference_sensitivity_texts)
+                n_problems=self.reference_sensitivity_problems, n_texts=self.reference_sensitivity_texts,
+                thinking_budget=self.thinking_budget if self.reference_thinks else None)
         return configs
 
     # --- chapter 04: static benchmarks --------------------------------------------------------------------------
+
+    def depths(self, store: RunStore) -> dict[str, int]:
+        """Decoder layers of each model, read from its first pruning recipe (stored with the cut)."""
+        return {m: run_prune(study.prune_config(m, self.methods[0], self.levels(m)[0], self.profile),
+                             store).metrics["n_total"] for m in self.models()}
 
     def static_cells(self, store: RunStore, models: tuple[str, ...] | None = None) -> list:
         """Every model × task × method × level (level 0, the unpruned model, shared by the methods), for
@@ -209,15 +239,14 @@ class PruningPlan(ChapterPlan):
 
     def budget_cells(self, store: RunStore) -> list:
         """The budget set at each thinking budget (cut, then s1's "Final Answer:" cue), per method and level."""
-        task = study.Task.parse(self.budget_task)
-        return [self.cell(m, method, n, task, store, {"budget": b}, thinking_budget=b)
+        return [self.cell(m, method, n, study.Task.parse(self.budget_task_of(m)), store, {"budget": b},
+                          thinking_budget=b)
                 for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
                 for b in self.budgets]
 
     def wait_cells(self, store: RunStore) -> list:
         """Long chains with each early end of thinking suppressed n times by "Wait" (s1's budget forcing)."""
-        task = study.Task.parse(self.long_task)
-        return [self.cell(m, method, n, task, store, {"waits": w}, n_ignore=w)
+        return [self.cell(m, method, n, study.Task.parse(self.long_task_of(m)), store, {"waits": w}, n_ignore=w)
                 for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
                 for w in self.wait_counts]
 

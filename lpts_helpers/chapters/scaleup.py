@@ -57,9 +57,9 @@ def generations() -> pd.DataFrame:
         if pruning.thinks(model):
             scaled = _variants(pruning.scaling_levels, pruning.methods)
             for budget in pruning.budgets:
-                add("05 budgets", model, pruning.long_task, scaled, problems, 1, budget + answer)
+                add("05 budgets", model, pruning.budget_task_of(model), scaled, problems, 1, budget + answer)
             for waits in pruning.wait_counts:
-                add("05 waits", model, pruning.long_task, scaled, problems, 1,
+                add("05 waits", model, pruning.long_task_of(model), scaled, problems, 1,
                     pruning.thinking_budget * (1 + waits) + answer)
         knobs = pruning.sampling_knobs(model)
         thinking = pruning.thinking_budget if pruning.thinks(model) else 0

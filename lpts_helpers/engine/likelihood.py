@@ -348,6 +348,19 @@ def run_static(config: StaticConfig, store: RunStore, *, fresh: bool = False) ->
     return store.run(config, items, compute, chunk_size=100, fresh=fresh, metrics=_static_metrics)
 
 
+def headline_metric(benchmark: str) -> str:
+    """The metric a static benchmark is judged on: acc_norm where lm-eval reports it (the choices differ in
+    length), else acc."""
+    return get_static(benchmark).metrics[-1]
+
+
+def static_scores(config: StaticConfig, store: RunStore) -> pd.Series:
+    """Per question (indexed by its id): 1.0 when the headline metric picks the right choice, else 0.0."""
+    samples = run_static(config, store).samples.set_index("problem_id")
+    column = "correct_norm" if headline_metric(config.benchmark) == "acc_norm" else "correct"
+    return samples[column].astype(float)
+
+
 def _static_metrics(samples: pd.DataFrame) -> dict[str, Any]:
     return {"n_problems": len(samples),
             "acc": metrics.bootstrap_ci(samples["correct"].astype(float)).as_dict(),

@@ -23,8 +23,10 @@ from ..core.config import ConfigError
 from ..core.store import RunStore
 from ..engine import evaluation
 from ..engine.evaluation import EvalConfig, interval
+from ..engine.likelihood import StaticConfig, static_scores
 from ..models.presets import PRESETS
 from ..tasks.benchmarks import get_benchmark
+from ..tasks.static import STATIC_BENCHMARKS, get_static
 from .prune import PruneConfig, pruned_name, run_prune
 
 FAMILIES = ("knowledge", "short chains", "long chains")
@@ -44,6 +46,10 @@ class Task:
         name, _, length = text.partition("@")
         if length and not length.isdigit():
             raise ConfigError(f"task {text!r} is not allowed; allowed: 'benchmark' or 'benchmark@<steps>'")
+        if name in STATIC_BENCHMARKS:
+            if length:
+                raise ConfigError(f"task {text!r}: {name} is a static benchmark and takes no chain length")
+            return cls(name)
         spec = get_benchmark(name)
         if spec.chained != bool(length):
             raise ConfigError(f"task {text!r}: {name} {'needs' if spec.chained else 'takes no'} a chain length "
@@ -55,7 +61,14 @@ class Task:
         return self.benchmark if self.chain_length is None else f"{self.benchmark}@{self.chain_length}"
 
     @property
+    def static(self) -> bool:
+        """Scored by the log-likelihood of each choice (lm-eval's way), not by a generated answer."""
+        return self.benchmark in STATIC_BENCHMARKS
+
+    @property
     def family(self) -> str:
+        if self.static:
+            return "knowledge"
         if self.chain_length is None:
             return "knowledge" if get_benchmark(self.benchmark).answer_type in ("choice letter", "name") \
                 else "short chains"
@@ -63,7 +76,7 @@ class Task:
 
     @property
     def chance(self) -> float:
-        return get_benchmark(self.benchmark).chance
+        return get_static(self.benchmark).chance if self.static else get_benchmark(self.benchmark).chance
 
 
 def calibration_for(model: str) -> str:
@@ -119,8 +132,16 @@ class Cell:
     method: str
     n_layers: int
     task: Task
-    config: EvalConfig
+    config: EvalConfig | StaticConfig
     setting: dict
+
+
+def scores(config: EvalConfig | StaticConfig, store: RunStore, metric: str = "accuracy", k: int = 1) -> pd.Series:
+    """Per-problem scores of a cell's run: a static benchmark's headline metric, or a generated evaluation's
+    accuracy, maj@k or pass@k."""
+    if isinstance(config, StaticConfig):
+        return static_scores(config, store)
+    return evaluation.per_problem(config, store, metric, k)
 
 
 def compare(cells: list[Cell], store: RunStore, *, options: Any = None, metric: str = "accuracy",
@@ -128,9 +149,10 @@ def compare(cells: list[Cell], store: RunStore, *, options: Any = None, metric: 
     """Evaluate every cell (read back when stored) and compare each with its unpruned cell (same model, task and
     setting, ``n_layers`` 0): accuracy, drop and retention with 95% CIs, and whether the task is informative
     (the unpruned accuracy's CI clears chance). One row per cell."""
-    swept = evaluation.sweep([c.config for c in cells], store, options=options)
-    thinking = dict(zip(map(id, cells), swept["mean_thinking_tokens"]))
-    scores = {id(c): evaluation.per_problem(c.config, store, metric, k) for c in cells}
+    generated = [c for c in cells if not c.task.static]
+    swept = evaluation.sweep([c.config for c in generated], store, options=options)
+    thinking = dict(zip(map(id, generated), swept["mean_thinking_tokens"])) if generated else {}
+    per_cell = {id(c): scores(c.config, store, metric, k) for c in cells}
     base = {(c.model, c.task, tuple(sorted(c.setting.items()))): c for c in cells if c.n_layers == 0}
     rows = []
     for cell in cells:
@@ -138,7 +160,7 @@ def compare(cells: list[Cell], store: RunStore, *, options: Any = None, metric: 
         if reference is None:
             raise ValueError(f"no unpruned cell for {cell.model} on {cell.task.label} with {cell.setting}: add "
                              f"level 0 to the sweep")
-        after, before = scores[id(cell)], scores[id(reference)]
+        after, before = per_cell[id(cell)], per_cell[id(reference)]
         estimate = metrics.bootstrap_ci(after)
         base_estimate = metrics.bootstrap_ci(before)
         informative = base_estimate.low > cell.task.chance
@@ -153,7 +175,7 @@ def compare(cells: list[Cell], store: RunStore, *, options: Any = None, metric: 
                      "retention": retention.value if retention else np.nan,
                      "retention_low": retention.low if retention else np.nan,
                      "retention_high": retention.high if retention else np.nan,
-                     "mean_thinking_tokens": thinking[id(cell)]})
+                     "mean_thinking_tokens": thinking.get(id(cell), 0.0)})
     return pd.DataFrame(rows)
 
 
