@@ -30,7 +30,7 @@ import torch
 from ..core import metrics
 from ..core.config import ConfigError, knob
 from ..core.store import Run, RunStore
-from ..models.loading import cache_keyword, default_device, load_model
+from ..models.loading import cache_keyword, default_device, load_model, pad_token_id, right_padded
 from ..models.registry import ModelStageConfig, check_model
 from ..tasks.benchmarks import MMLU_LETTERS, few_shot_examples, get_benchmark, load_benchmark, question_text
 from ..tasks.static import STATIC_BENCHMARKS, get_static, load_static
@@ -95,7 +95,7 @@ def continuations(problem: dict, scoring: str) -> list[str]:
 def continuation_logprobs(model: Any, tokenizer: Any, prompt: str, options: list[str]) -> list[float]:
     """Summed log-probability of each option's tokens after ``prompt`` (one batched forward pass)."""
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad = pad_token_id(tokenizer)
     return batched_pair_logprobs(model, [
         (prompt_ids, tokenizer(prompt + option, add_special_tokens=False)["input_ids"][len(prompt_ids):])
         for option in options], pad)
@@ -199,16 +199,6 @@ def _batches(order: list[int], cost: Any, max_tokens: int) -> list[list[int]]:
     return batches
 
 
-def _padded(sequences: list[list[int]], pad_id: int) -> tuple[Any, Any]:
-    """Token id lists as one right-padded batch on the CPU: ``(ids, attention_mask)``."""
-    width = max(map(len, sequences))
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        ids[row, :len(sequence)], mask[row, :len(sequence)] = torch.tensor(sequence), 1
-    return ids, mask
-
-
 def _continuation_sums(head: Any, hidden: Any, rows: list[int], positions: list[int], targets: list[int],
                        n_rows: int) -> list[float]:
     """Per row, the summed log-probability of ``targets``, each predicted from ``hidden`` at (row, position): the
@@ -232,7 +222,7 @@ def batched_pair_logprobs(model: Any, pairs: list[tuple[list[int], list[int]]], 
     order = sorted(range(len(pairs)), key=lengths.__getitem__)
     scores = [0.0] * len(pairs)
     for batch in _batches(order, lambda b: len(b) * max(lengths[i] for i in b), max_tokens):
-        ids, mask = _padded([pairs[i][0] + pairs[i][1] for i in batch], pad_id)
+        ids, mask = right_padded([pairs[i][0] + pairs[i][1] for i in batch], pad_id)
         rows, positions, targets = [], [], []
         for row, index in enumerate(batch):
             context, continuation = pairs[index]
@@ -271,10 +261,10 @@ def shared_context_logprobs(model: Any, items: list[tuple[list[int], list[list[i
 
         for batch in _batches(order, cost, max_tokens):
             contexts = [items[i][0] for i in batch]
-            ids, mask = _padded(contexts, pad_id)
+            ids, mask = right_padded(contexts, pad_id)
             continuations = [k for i in batch for k in items[i][1]]
             longest = max(map(len, continuations))
-            cont_ids, cont_mask = _padded(continuations, pad_id)
+            cont_ids, cont_mask = right_padded(continuations, pad_id)
             starts = torch.tensor([len(c) for c in contexts]).repeat_interleave(n)
             rows, positions, targets = [], [], []
             for row, continuation in enumerate(continuations):
@@ -310,7 +300,7 @@ def items_logprobs(model: Any, tokenizer: Any, items: list[dict]) -> list[list[f
     share a context through ``shared_context_logprobs``, the others (WinoGrande's partial evaluation) as whole
     sequences, all in length-sorted batches."""
     pairs = [item_pairs(tokenizer, item) for item in items]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad = pad_token_id(tokenizer)
     shared = [i for i, item in enumerate(pairs) if len({tuple(context) for context, _ in item}) == 1]
     separate = [i for i in range(len(pairs)) if i not in set(shared)]
     out: list[list[float]] = [[] for _ in pairs]

@@ -41,7 +41,7 @@ from ..core.config import ConfigError, knob
 from ..core.paths import BENCHMARKS_DIR
 from ..core.store import Run, RunStore
 from ..models import registry
-from ..models.loading import load_model, right_padded, save_checkpoint
+from ..models.loading import load_model, pad_token_id, right_padded, save_checkpoint
 from ..models.registry import ModelStageConfig, base_model, check_model, model_fingerprint, run_model_name
 from ..tasks.benchmarks import load_benchmark
 from .organism import heldout_examples
@@ -177,7 +177,7 @@ def block_influence(model: Any, tokenizer: Any, texts: list[str], *, max_length:
         for start in range(0, len(texts), batch_size):
             encoded = [tokenizer(t, add_special_tokens=False)["input_ids"][:max_length]
                        for t in texts[start:start + batch_size]]
-            ids, mask = right_padded(encoded, tokenizer, model.device)
+            ids, mask = right_padded(encoded, pad_token_id(tokenizer), model.device)
             with torch.inference_mode():
                 model(input_ids=ids, attention_mask=mask, use_cache=False)
             for i in range(n_layers):  # outputs[i] is the input of layer i + 1
@@ -226,7 +226,7 @@ def merge_into(base: torch.nn.Module, merged: list[torch.nn.Module], rule: str) 
 def _last_hidden(model: Any, tokenizer: Any, sentences: list[str]) -> list[torch.Tensor]:
     """Each sentence's last hidden states, flattened (one batched forward pass; padding positions dropped)."""
     encoded = [tokenizer(s, add_special_tokens=False)["input_ids"] for s in sentences]
-    ids, mask = right_padded(encoded, tokenizer, model.device)
+    ids, mask = right_padded(encoded, pad_token_id(tokenizer), model.device)
     with torch.inference_mode():
         hidden = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False).hidden_states
     return [hidden[-1][row, :len(e)].float().flatten() for row, e in enumerate(encoded)]

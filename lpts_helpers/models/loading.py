@@ -111,7 +111,12 @@ def _no_progress_bars():
             gguf_utils.tqdm = original
 
 
-def right_padded(sequences: list[list[int]], tokenizer: Any, device: Any) -> tuple[Any, Any]:
+def pad_token_id(tokenizer: Any) -> int:
+    """The id batches are padded with: the tokenizer's pad token, else its end of sequence."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+def right_padded(sequences: list[list[int]], pad_id: int, device: Any = "cpu") -> tuple[Any, Any]:
     """Token id lists as one right-padded batch: ``(input_ids, attention_mask)`` tensors on ``device``.
 
     Right padding leaves every sequence's positions unchanged, so the logits of its real tokens do not depend on
@@ -119,11 +124,12 @@ def right_padded(sequences: list[list[int]], tokenizer: Any, device: Any) -> tup
     """
     import torch
 
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    width = max(len(s) for s in sequences)
-    ids = torch.tensor([s + [pad] * (width - len(s)) for s in sequences], device=device)
-    mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sequences], device=device)
-    return ids, mask
+    width = max(map(len, sequences))
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        ids[row, :len(sequence)], mask[row, :len(sequence)] = torch.tensor(sequence), 1
+    return ids.to(device), mask.to(device)
 
 
 def cache_keyword(model: Any) -> str:
