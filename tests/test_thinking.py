@@ -66,6 +66,22 @@ def test_training_problems_are_distinct_unevaluated_and_seen_once_an_epoch(monke
     thinking.training_problems.cache_clear()
 
 
+def test_recovery_can_train_on_the_thinkers_own_traces(tiny_model, store):
+    from lpts_helpers.methods import recovery
+
+    _, tokenizer = tiny_model
+    config = recovery.RecoveryConfig(model="organism", data="thinking", n_examples=770)
+    examples, info = recovery.training_examples(config, store, tokenizer)
+    problems = thinking.training_problems(thinking.ThinkingConfig())
+    assert len(examples) == 770 and info == {"generated_tokens": 0}
+    ids, mask = examples[0]
+    assert len(ids) == len(mask) and 0 < sum(mask) < len(ids) and mask[0] == 0  # the prompt is not trained
+    prompt = tokenizer.decode(ids[:mask.index(1)])
+    assert problems[0]["question"] in prompt  # its training problems in turn, wrapping after the last
+    assert problems[1]["question"] in tokenizer.decode(examples[769][0])
+    assert recovery.RecoveryConfig(model="organism", data="thinking").label() == "LoRA SFT"
+
+
 def test_bad_training_configs_are_errors():
     with pytest.raises(ConfigError, match="min_terms=9 > max_terms=4"):
         thinking.ThinkingConfig(min_terms=9, max_terms=4)

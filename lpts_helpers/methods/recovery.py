@@ -38,7 +38,7 @@ from .study import Task
 
 METHODS = ("sft", "grpo")
 ADAPTERS = ("lora", "full")
-DATA = ("organism", "distill", "self", "s1k")
+DATA = ("organism", "thinking", "distill", "self", "s1k")
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 TRAIN_SEED = 1  # problem seed of the training split; the book evaluates on problem seed 0
 S1K = "simplescaling/s1K-1.1"  # the paper's SFT data (questions with DeepSeek-R1 thinking and answers)
@@ -69,11 +69,13 @@ class RecoveryConfig(ModelStageConfig):
     method: str = knob("sft", choices=METHODS, doc="sft: supervised fine-tuning; grpo: RL with a correctness reward")
     adapter: str = knob("lora", choices=ADAPTERS, doc="lora: train low-rank adapters (merged after); full: all weights")
     data: str = knob("organism", choices=DATA, doc="organism: its own training distribution (the s1K analogue); "
+                     "thinking: the thinking SmolLM2's own s1-format training traces; "
                      "distill: correct traces of the teacher; self: the model's own correct samples "
                      "(arXiv 2602.01997); s1k: the paper's s1K-1.1 (hub)")
     tasks: tuple[str, ...] = knob(("organism_chain@2",), doc="problems for distill / self / grpo, as 'benchmark@k'")
     teacher: str | None = knob(None, doc="distill: whose correct traces (None: the unpruned model it was cut from)")
-    n_examples: int = knob(2048, ge=1, doc="organism data: conversations drawn from its training distribution")
+    n_examples: int = knob(2048, ge=1, doc="organism / thinking data: conversations drawn from its training "
+                           "distribution (thinking: its training problems in turn, a slip drawn anew each time)")
     n_train_problems: int = knob(200, ge=1, doc="distill / self / grpo: training problems per task (problem seed 1)")
     n_train_samples: int = knob(4, ge=1, doc="distill / self: samples per problem; the correct ones are kept")
     sample_temperature: float = knob(1.0, ge=0.0, doc="distill / self / grpo: sampling temperature")
@@ -126,7 +128,8 @@ class RecoveryConfig(ModelStageConfig):
         """How the book names the recipe."""
         if self.method == "grpo":
             return f"GRPO ({self.adapter})"
-        data = {"organism": "", "distill": ", distilled", "self": ", self-generated", "s1k": ", s1K"}[self.data]
+        data = {"organism": "", "thinking": "", "distill": ", distilled", "self": ", self-generated",
+                "s1k": ", s1K"}[self.data]
         return f"{'LoRA' if self.adapter == 'lora' else 'full'} SFT{data}"
 
 
@@ -184,6 +187,21 @@ def _organism_examples(config: RecoveryConfig) -> list[tuple[list[int], list[int
     return examples
 
 
+def _thinking_examples(config: RecoveryConfig, tokenizer: Any) -> list[tuple[list[int], list[int]]]:
+    """The thinking SmolLM2's own training traces (its s1K): its training problems in turn, new slips each pass."""
+    from . import thinking  # thinking builds on this module's LoRA settings
+
+    source = thinking.ThinkingConfig()
+    problems = thinking.training_problems(source)
+    examples = []
+    for i in range(config.n_examples):
+        problem = problems[i % len(problems)]
+        ids, labels = thinking.problem_example(tokenizer, problem, random.Random(f"recovery:{config.seed}:{i}"),
+                                               source.slip_rate)
+        examples.append((ids, [int(label != organism.IGNORE) for label in labels]))
+    return examples
+
+
 def _s1k_pairs(config: RecoveryConfig, tokenizer: Any) -> list[tuple[str, str]]:
     """s1K-1.1 as the model's own chat: the question as the user turn, DeepSeek-R1's thinking inside the model's
     thinking delimiters, then its answer (s1's training format)."""
@@ -216,6 +234,8 @@ def training_examples(config: RecoveryConfig, store: RunStore, tokenizer: Any,
     """The SFT examples (token ids, completion mask) and what making them cost."""
     if config.data == "organism":
         return _organism_examples(config), {"generated_tokens": 0}
+    if config.data == "thinking":
+        return _thinking_examples(config, tokenizer), {"generated_tokens": 0}
     if config.data == "s1k":
         return tokenized(_s1k_pairs(config, tokenizer), tokenizer, config.max_length), {"generated_tokens": 0}
     pairs, info = _generated_pairs(config, store, options)

@@ -201,10 +201,15 @@ def block_problems(config: ThinkingConfig, block: int) -> list[tuple[int, dict]]
 
 def training_examples(config: ThinkingConfig, tokenizer: Any, block: int) -> list[tuple[list[int], list[int]]]:
     """The block's traces, tokenized; a problem's slip (whether, where, how) is drawn anew in every epoch."""
-    return [encode(tokenizer, chat_prompt(tokenizer, user_message(BENCHMARK, problem)),
-                   s1_trace(problem["expression"], random.Random(f"slip:{config.seed}:{epoch}:{problem['question']}"),
-                            config.slip_rate))
+    return [problem_example(tokenizer, problem, random.Random(f"slip:{config.seed}:{epoch}:{problem['question']}"),
+                            config.slip_rate)
             for epoch, problem in block_problems(config, block)]
+
+
+def problem_example(tokenizer: Any, problem: dict, rng: random.Random, slip_rate: float) -> tuple[list[int], list[int]]:
+    """One s1-format trace of ``problem`` in the model's chat, tokenized: ``(ids, labels)``."""
+    return encode(tokenizer, chat_prompt(tokenizer, user_message(BENCHMARK, problem)),
+                  s1_trace(problem["expression"], rng, slip_rate))
 
 
 # --- training --------------------------------------------------------------------------------------------------------
