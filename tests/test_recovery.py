@@ -10,7 +10,7 @@ import torch
 from lpts_helpers.chapters import ch07_recovery
 from lpts_helpers.core.config import ConfigError
 from lpts_helpers.engine.generation import BackendOptions
-from lpts_helpers.methods import recovery, study
+from lpts_helpers.methods import adapters, recovery, study
 from lpts_helpers.models import loading, registry
 
 QUIET = BackendOptions(progress=False, batch_size=16)
@@ -100,7 +100,7 @@ def test_merging_lora_reproduces_the_adapter_models_logits(tiny_model):
 
     model, _ = tiny_model
     config = recovery.RecoveryConfig(lora_rank=4, lora_alpha=8, lora_dropout=0.0)
-    adapted = get_peft_model(recovery.trainable_copy(model), recovery.lora_config(config)).eval()
+    adapted = get_peft_model(adapters.trainable_copy(model), adapters.lora_config(config)).eval()
     torch.manual_seed(1)
     with torch.no_grad():
         for name, parameter in adapted.named_parameters():

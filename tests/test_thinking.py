@@ -97,7 +97,7 @@ def test_a_smoke_training_resumes_and_its_merged_checkpoint_equals_base_plus_ada
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from lpts_helpers.methods.recovery import trainable_copy
+    from lpts_helpers.methods.adapters import trainable_copy
     from lpts_helpers.models.loading import load_weights
 
     config = thinking.ThinkingConfig.for_profile("smoke")

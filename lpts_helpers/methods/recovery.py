@@ -33,13 +33,13 @@ from ..models.loading import load_model, load_tokenizer, load_weights, save_chec
 from ..models.registry import ModelStageConfig, base_model, check_model, run_model_name, thinking_format
 from ..tasks.benchmarks import get_benchmark, load_benchmark, user_message
 from ..tasks.grading import grade
-from . import organism
+from . import organism, thinking
+from .adapters import PROJECTIONS, lora_config, trainable_copy
 from .study import Task
 
 METHODS = ("sft", "grpo")
 ADAPTERS = ("lora", "full")
 DATA = ("organism", "thinking", "distill", "self", "s1k")
-PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 TRAIN_SEED = 1  # problem seed of the training split; the book evaluates on problem seed 0
 S1K = "simplescaling/s1K-1.1"  # the paper's SFT data (questions with DeepSeek-R1 thinking and answers)
 
@@ -189,8 +189,6 @@ def _organism_examples(config: RecoveryConfig) -> list[tuple[list[int], list[int
 
 def _thinking_examples(config: RecoveryConfig, tokenizer: Any) -> list[tuple[list[int], list[int]]]:
     """The thinking SmolLM2's own training traces (its s1K): its training problems in turn, new slips each pass."""
-    from . import thinking  # thinking builds on this module's LoRA settings
-
     source = thinking.ThinkingConfig()
     problems = thinking.training_problems(source)
     examples = []
@@ -280,13 +278,6 @@ def correctness_reward(prompts: list[str], completions: list[str], gold: list[st
 
 
 # --- training --------------------------------------------------------------------------------------------------------
-
-def lora_config(config: RecoveryConfig):
-    from peft import LoraConfig
-
-    return LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=list(config.lora_targets), task_type="CAUSAL_LM")
-
 
 def _logging_steps(config: RecoveryConfig) -> int:
     """Optimizer steps per logged row (never more than the steps trained, so a short run still logs)."""
@@ -430,21 +421,6 @@ def _passes(config: RecoveryConfig, trainer: Any) -> float:
 
 def _trainable(model: Any) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def trainable_copy(model: Any) -> Any:
-    """A trainable copy: ``load_model`` caches the model it returns, which other runs go on using."""
-    import copy
-
-    trainable = copy.deepcopy(model).train()
-    if getattr(trainable, "hf_quantizer", None) is not None and trainable.hf_quantizer.__class__.__name__.startswith(
-            "Gguf"):  # GGUF weights are dequantized on load: plain float tensors that train (and save) as such
-        trainable.hf_quantizer, trainable.is_quantized = None, False
-        with contextlib.suppress(AttributeError):
-            del trainable.config.quantization_config
-    for parameter in trainable.parameters():
-        parameter.requires_grad_(True)
-    return trainable
 
 
 @contextlib.contextmanager

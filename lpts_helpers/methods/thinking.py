@@ -51,7 +51,7 @@ from ..models.registry import ModelStageConfig, check_model
 from ..tasks.benchmarks import load_benchmark, user_message
 from ..tasks.world import IGNORE
 from .organism import micro_batches, warmup_cosine
-from .recovery import PROJECTIONS, lora_config, trainable_copy
+from .adapters import PROJECTIONS, lora_config, trainable_copy
 
 BENCHMARK = "chain_sum"  # reasoning-gym's chain sums; chain_length counts the terms (steps = terms - 1)
 # reasoning-gym seeds item i of a set with seed + i, so neighbouring seeds share nearly all their items: the
