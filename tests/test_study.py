@@ -224,3 +224,5 @@ def test_laco_beside_the_literature_picks_the_level_nearest_a_quarter_of_depth()
     assert len(view) == 1 and view["pruned layers"].iloc[0] == "8 of 30"
     assert "0.660 → 0.550" in view["ours"].iloc[0] and "keeps 0.89" in view.iloc[0, 1]  # 0.698 / 0.781
     assert ch04_static.laco_beside_literature(pd.DataFrame(rows), {"m": 12})["pruned layers"].iloc[0] == "3 of 12"
+    none = ch04_static.laco_beside_literature(pd.DataFrame(rows).assign(task="organism_recall"), {"m": 30})
+    assert len(none) == 1 and none["ours"].iloc[0].startswith("no model")

@@ -172,4 +172,7 @@ def laco_beside_literature(table: pd.DataFrame, depths: dict[str, int]) -> pd.Da
                                                                f"{after / before:.2f})",
                          "model": model, "pruned layers": f"{int(row.pruned_layers)} of {depths[model]}",
                          "ours": f"{row.baseline:.3f} → {row.accuracy:.3f} (keeps {_kept(row)})"})
+    if not rows:
+        rows.append({"benchmark": ", ".join(LACO_RETENTION), "literature": "—", "model": "—", "pruned layers": "—",
+                     "ours": "no model of this plan is scored on these by LaCo"})
     return pd.DataFrame(rows).rename(columns={"literature": f"literature: {LACO_SOURCE}"})
