@@ -6,7 +6,15 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from ..core.config import ConfigError
+
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")  # the paper's seven
+
+
+def check_lora_targets(targets: tuple[str, ...]) -> None:
+    unknown = sorted(set(targets) - set(PROJECTIONS))
+    if unknown:
+        raise ConfigError(f"lora_targets has unknown entries {unknown}; allowed: {list(PROJECTIONS)}")
 
 
 def lora_config(config: Any) -> Any:

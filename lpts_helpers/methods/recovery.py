@@ -34,7 +34,7 @@ from ..models.registry import ModelStageConfig, base_model, check_model, run_mod
 from ..tasks.benchmarks import get_benchmark, load_benchmark, user_message
 from ..tasks.grading import grade
 from . import organism, thinking
-from .adapters import PROJECTIONS, lora_config, trainable_copy
+from .adapters import PROJECTIONS, check_lora_targets, lora_config, trainable_copy
 from .study import Task
 
 METHODS = ("sft", "grpo")
@@ -120,9 +120,7 @@ class RecoveryConfig(ModelStageConfig):
                               f"{self.num_generations}; allowed: a multiple of num_generations")
         if self.method == "sft" and self.data in ("distill", "self") and not self.tasks:
             raise ConfigError(f"tasks=() with data={self.data!r}; allowed: at least one 'benchmark@k'")
-        unknown = sorted(set(self.lora_targets) - set(PROJECTIONS))
-        if unknown:
-            raise ConfigError(f"lora_targets has unknown entries {unknown}; allowed: {list(PROJECTIONS)}")
+        check_lora_targets(self.lora_targets)
 
     def label(self) -> str:
         """How the book names the recipe."""

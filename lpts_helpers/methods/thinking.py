@@ -51,7 +51,7 @@ from ..models.registry import ModelStageConfig, check_model
 from ..tasks.benchmarks import load_benchmark, user_message
 from ..tasks.world import IGNORE
 from .organism import micro_batches, warmup_cosine
-from .adapters import PROJECTIONS, lora_config, trainable_copy
+from .adapters import PROJECTIONS, check_lora_targets, lora_config, trainable_copy
 
 BENCHMARK = "chain_sum"  # reasoning-gym's chain sums; chain_length counts the terms (steps = terms - 1)
 # reasoning-gym seeds item i of a set with seed + i, so neighbouring seeds share nearly all their items: the
@@ -97,9 +97,7 @@ class ThinkingConfig(ModelStageConfig):
             raise ConfigError(f"n_problems × epochs = {self.n_problems * self.epochs} is not a multiple of batch_size "
                               f"× log_every = {self.batch_size * self.log_every}; allowed: multiples, so that every "
                               f"stored block has the same length")
-        unknown = sorted(set(self.lora_targets) - set(PROJECTIONS))
-        if unknown:
-            raise ConfigError(f"lora_targets has unknown entries {unknown}; allowed: {list(PROJECTIONS)}")
+        check_lora_targets(self.lora_targets)
 
     @property
     def steps(self) -> int:
