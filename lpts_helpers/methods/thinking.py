@@ -50,8 +50,8 @@ from ..models.presets import S1_THINKING, ModelPreset
 from ..models.registry import ModelStageConfig, check_model
 from ..tasks.benchmarks import load_benchmark, user_message
 from ..tasks.world import IGNORE
-from .organism import micro_batches, warmup_cosine
 from .adapters import PROJECTIONS, check_lora_targets, lora_config, trainable_copy
+from .organism import micro_batches, warmup_cosine
 
 BENCHMARK = "chain_sum"  # reasoning-gym's chain sums; chain_length counts the terms (steps = terms - 1)
 # reasoning-gym seeds item i of a set with seed + i, so neighbouring seeds share nearly all their items: the
