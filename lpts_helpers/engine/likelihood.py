@@ -301,8 +301,9 @@ def items_logprobs(model: Any, tokenizer: Any, items: list[dict]) -> list[list[f
     sequences, all in length-sorted batches."""
     pairs = [item_pairs(tokenizer, item) for item in items]
     pad = pad_token_id(tokenizer)
-    shared = [i for i, item in enumerate(pairs) if len({tuple(context) for context, _ in item}) == 1]
-    separate = [i for i in range(len(pairs)) if i not in set(shared)]
+    shared, separate = [], []
+    for i, item in enumerate(pairs):
+        (shared if len({tuple(context) for context, _ in item}) == 1 else separate).append(i)
     out: list[list[float]] = [[] for _ in pairs]
     for i, scores in zip(shared, shared_context_logprobs(
             model, [(pairs[i][0][0], [k for _, k in pairs[i]]) for i in shared], pad)):
