@@ -143,6 +143,15 @@ def test_static_benchmarks_are_cells_scored_by_likelihood(store):
     assert table.loc[0, "n_problems"] == 8
 
 
+def test_the_reference_has_its_own_scaling_levels(store):
+    plan = pruning.PruningPlan.for_profile("smoke", reference_thinks=True, scaling_levels=(0,),
+                                           reference_scaling_levels=(0, 1))
+    assert plan.scaling_levels_of(plan.reference) == (0, 1) and plan.scaling_levels_of(plan.organism) == (0,)
+    for cells in (plan.budget_cells(store), plan.wait_cells(store), plan.sampling_cells(store)):
+        assert {c.n_layers for c in cells if c.model == plan.reference} == {0, 1}
+        assert {c.n_layers for c in cells if c.model == plan.organism} == {0}
+
+
 def test_beside_the_paper_maps_benchmarks_to_families():
     table = pd.DataFrame([{"model": "m", "method": "shortgpt", "pruned_layers": 1, "task": "t", "family": "knowledge",
                            "informative": True, "retention": 0.9, "retention_low": 0.8, "retention_high": 1.0}])

@@ -21,11 +21,12 @@ RG_FAMILIES = tuple(name for name, spec in BENCHMARKS.items() if spec.source == 
 
 
 def reference_removal(model: str, tasks: tuple[str, ...], max_answer_tokens: int, *, n_problems: int,
-                      n_texts: int, thinking_budget: int | None = None) -> RemovalConfig:
+                      n_texts: int, thinking_budget: int | None = None, dtype: str = "auto") -> RemovalConfig:
     """Single-layer removal of a real LLM: the loss on worked GSM8K solutions (128 tokens), its tasks answered
     directly or, for a model that thinks, within ``thinking_budget`` (chapters 02 and 03 share the run)."""
     return RemovalConfig(model=model, text_source="gsm8k-train", tasks=tasks, thinking_budget=thinking_budget,
-                         max_answer_tokens=max_answer_tokens, text_length=128, n_problems=n_problems, n_texts=n_texts)
+                         max_answer_tokens=max_answer_tokens, text_length=128, n_problems=n_problems, n_texts=n_texts,
+                         dtype=dtype)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class PruningPlan(ChapterPlan):
                   "organism_tasks": ("organism_recall_open", "organism_chain@2"), "reference_tasks": ("chain_sum@2",),
                   "sensitivity_tasks": ("organism_recall_open",), "sensitivity_problems": 2, "sensitivity_texts": 2,
                   "reference_sensitivity_tasks": (), "scaling_levels": (0, 1),
+                  "reference_scaling_levels": (0, 1),
                   "long_task": "organism_chain@8", "budget_task": "organism_chain_mix@8", "budgets": (16, 64),
                   "wait_counts": (0, 1), "parallel_tasks": ("organism_chain@2",),
                   "n_samples": 2, "reference_samples": 2, "parallel_problems": 2},
@@ -43,7 +44,8 @@ class PruningPlan(ChapterPlan):
                   "reference_answer_tokens": 1024, "budgets": (512, 1024, 2048, 4096, 8192), "long_task": "aime24",
                   "budget_task": "aime24",
                   "parallel_tasks": ("aime24",), "n_samples": 64, "reference_samples": 64, "parallel_problems": 30,
-                  "scaling_levels": (0, 1, 2, 3), "sensitivity_tasks": (), "reference_sensitivity_tasks": (),
+                  "scaling_levels": (0, 1, 2, 3), "reference_scaling_levels": (0, 1, 2, 3),
+                  "sensitivity_tasks": (), "reference_sensitivity_tasks": (),
                   "reference_thinks": True},
     }
 
@@ -78,7 +80,10 @@ class PruningPlan(ChapterPlan):
                                                          "single-layer map (chapter 02's sweep; empty: none)")
     reference_sensitivity_problems: int = knob(60, ge=1, doc="problems per task in the reference's map")
     reference_sensitivity_texts: int = knob(32, ge=1, doc="held-out texts in the reference's map")
-    scaling_levels: tuple[int, ...] = knob((0, 1, 2), ge=0, doc="pruned layers of the scaling curves")
+    scaling_levels: tuple[int, ...] = knob((0, 1, 2), ge=0, doc="pruned layers of the organism's and the "
+                                           "control's scaling curves")
+    reference_scaling_levels: tuple[int, ...] = knob((0, 1, 2), ge=0, doc="pruned layers of the reference's scaling "
+                                                     "curves")
     long_task: str = knob("organism_chain@24", doc="the long-chain task of the forced-'Wait' curve and the traces")
     budget_task: str = knob("organism_chain_mix@24", doc="the set the thinking budget is swept on: chains of 1-24 "
                             "steps mixed, as MATH500 mixes levels (one length would make the curve a single step)")
@@ -127,6 +132,10 @@ class PruningPlan(ChapterPlan):
         if model == self.reference:
             return self.reference_thinks
         return model == self.organism or model in self.organism_seeds
+
+    def scaling_levels_of(self, model: str) -> tuple[int, ...]:
+        """Pruned layers of ``model``'s budget, forced-'Wait' and sampling curves (0: unpruned)."""
+        return self.reference_scaling_levels if model == self.reference else self.scaling_levels
 
     def tasks(self, model: str) -> tuple[str, ...]:
         return self.reference_tasks if model == self.reference else self.organism_tasks
@@ -211,7 +220,7 @@ class PruningPlan(ChapterPlan):
             configs[self.reference] = reference_removal(
                 self.reference, self.reference_sensitivity_tasks, self.reference_answer_tokens,
                 n_problems=self.reference_sensitivity_problems, n_texts=self.reference_sensitivity_texts,
-                thinking_budget=self.thinking_budget if self.reference_thinks else None)
+                thinking_budget=self.thinking_budget if self.reference_thinks else None, dtype=self.reference_dtype)
         return configs
 
     # --- chapter 04: static benchmarks --------------------------------------------------------------------------
@@ -241,13 +250,13 @@ class PruningPlan(ChapterPlan):
         """The budget set at each thinking budget (cut, then s1's "Final Answer:" cue), per method and level."""
         return [self.cell(m, method, n, study.Task.parse(self.budget_task_of(m)), store, {"budget": b},
                           thinking_budget=b)
-                for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
+                for m in self._scaling_models() for method in self.methods for n in self.scaling_levels_of(m)
                 for b in self.budgets]
 
     def wait_cells(self, store: RunStore) -> list:
         """Long chains with each early end of thinking suppressed n times by "Wait" (s1's budget forcing)."""
         return [self.cell(m, method, n, study.Task.parse(self.long_task_of(m)), store, {"waits": w}, n_ignore=w)
-                for m in self._scaling_models() for method in self.methods for n in self.scaling_levels
+                for m in self._scaling_models() for method in self.methods for n in self.scaling_levels_of(m)
                 for w in self.wait_counts]
 
     def sampling_cells(self, store: RunStore) -> list:
@@ -257,7 +266,7 @@ class PruningPlan(ChapterPlan):
             names = self.reference_tasks[:1] if model == self.reference else self.parallel_tasks
             cells += [self.cell(model, method, n, study.Task.parse(name), store, {},
                                  **self.sampling_knobs(model))
-                      for name in names for method in self.methods for n in self.scaling_levels]
+                      for name in names for method in self.methods for n in self.scaling_levels_of(model)]
         return cells
 
 

@@ -55,7 +55,7 @@ def generations() -> pd.DataFrame:
                 "knowledge" else 0
             add("04 static", model, task, variants, problems, 1, thinking + answer)
         if pruning.thinks(model):
-            scaled = _variants(pruning.scaling_levels, pruning.methods)
+            scaled = _variants(pruning.scaling_levels_of(model), pruning.methods)
             for budget in pruning.budgets:
                 add("05 budgets", model, pruning.budget_task_of(model), scaled, problems, 1, budget + answer)
             for waits in pruning.wait_counts:
@@ -64,7 +64,7 @@ def generations() -> pd.DataFrame:
         knobs = pruning.sampling_knobs(model)
         thinking = pruning.thinking_budget if pruning.thinks(model) else 0
         add("06 samples", model, pruning.parallel_task(model),
-            _variants(pruning.scaling_levels, pruning.methods), knobs["n_problems"],
+            _variants(pruning.scaling_levels_of(model), pruning.methods), knobs["n_problems"],
             knobs["n_samples"], thinking + answer)
     beyond = BeyondPlan.for_profile(PROFILE)
     for model in pruning.models():

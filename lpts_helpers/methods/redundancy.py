@@ -48,6 +48,14 @@ class RemovalConfig(ModelStageConfig):
     n_problems: int = knob(60, ge=1, doc="problems per task (greedy)")
     thinking_budget: int | None = knob(256, ge=1, doc="thinking tokens on chain tasks; None = answer directly")
     max_answer_tokens: int = knob(16, ge=1, doc="answer tokens at most")
+    dtype: str = knob("auto", choices=("auto", "bf16", "fp16", "fp32"), doc="weights while sweeping (auto: bf16 on "
+                      "GPU, fp32 on CPU)")
+
+    def identity(self) -> dict[str, Any]:
+        identity = super().identity()
+        if self.dtype == "auto":  # the committed sweeps were stored before the knob existed
+            del identity["config"]["dtype"]
+        return identity
 
     def validate(self) -> None:
         check_model(self.model)
@@ -111,7 +119,7 @@ def run_removal(config: RemovalConfig, store: RunStore, *, fresh: bool = False) 
 
     def ensure() -> tuple[Any, Any]:
         if not loaded:
-            loaded["model"], loaded["tokenizer"] = load_model(config.model)
+            loaded["model"], loaded["tokenizer"] = load_model(config.model, dtype=config.dtype)
         return loaded["model"], loaded["tokenizer"]
 
     def compute(chunk: list[dict]) -> list[dict]:
