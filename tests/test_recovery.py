@@ -126,12 +126,13 @@ def pruned(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", ["lora", "full", "self"])
-def test_each_sft_recipe_lowers_the_heldout_loss(pruned, recipe):
+@pytest.mark.parametrize("recipe, autocast", [("lora", "fp32"), ("full", "fp32"), ("self", "fp32"),
+                                              ("lora", "bf16")])
+def test_each_sft_recipe_lowers_the_heldout_loss(pruned, recipe, autocast):
     name, store = pruned
     knobs = dict(ch07_recovery.RECIPES[recipe])
     knobs.setdefault("data", "organism")
-    config = recovery.RecoveryConfig.for_profile("smoke", model=name, **knobs)
+    config = recovery.RecoveryConfig.for_profile("smoke", model=name, autocast=autocast, **knobs)
     run = recovery.train_recovery(config, store, options=QUIET, progress=False)
     assert run.metrics["heldout_after"] < run.metrics["heldout_before"]
     assert run.metrics["flops"] > 0 and run.metrics["steps"] == config.max_steps
@@ -189,3 +190,14 @@ def test_the_plan_builds_each_recipe_on_the_pruned_variant(pruned):
     reference = plan.recovery_config("smollm2-135m", "full", store)
     assert reference.data == "distill" and not reference.thinks
     assert json.loads(json.dumps(plan.to_dict())) == plan.to_dict()
+    chosen = ch07_recovery.RecoveryPlan.for_profile("smoke", reference_recipes=("lora",))
+    assert chosen.recipes_of(chosen.pruning.reference) == ("lora",) and chosen.recipes_of("organism") == plan.recipes
+    with pytest.raises(ConfigError, match=r"reference_recipes=\['sft'\] has unknown entries \['sft'\]"):
+        ch07_recovery.RecoveryPlan.for_profile("smoke", reference_recipes=("sft",))
+
+
+def test_cpu_autocast_is_part_of_a_recoverys_identity_only_when_asked():
+    plain = recovery.RecoveryConfig.for_profile("smoke")
+    assert "autocast" not in plain.identity()["config"]  # recoveries stored before the knob keep their hashes
+    mixed = recovery.RecoveryConfig.for_profile("smoke", autocast="bf16")
+    assert mixed.identity()["config"]["autocast"] == "bf16" and mixed.config_hash() != plain.config_hash()

@@ -38,6 +38,7 @@ class RecoveryPlan(DerivedPlan):
         "smoke": {"organism_method": "shortgpt", "organism_layers": 1, "reference_layers": 1,
                   "organism_train_tasks": ("organism_recall_open",), "organism_grpo_steps": 4,
                   "reference_grpo_steps": 2, "organism_epochs": 0.1, "reference_epochs": 1.0, "n_train_problems": 16,
+                  "reference_examples": 64,
                   "n_train_samples": 4, "organism_self_samples": 4, "self_epochs": 1.0, "num_generations": 4,
                   "grpo_prompts": 1},
         "default": {},
@@ -56,6 +57,10 @@ class RecoveryPlan(DerivedPlan):
     reference_method: str = knob("shortgpt", choices=PAPER_METHODS, doc="how the reference is cut (ShortGPT "
                                  "flattened SmolLM2's pass@k in chapter 06)")
     reference_layers: int = knob(2, ge=1, doc="layers cut from the reference")
+    reference_recipes: tuple[str, ...] = knob(tuple(RECIPES), doc="the recipes tried on the reference (a subset "
+                                              "of RECIPES; each costs CPU-hours on a model that thinks)")
+    reference_examples: int = knob(2048, ge=1, doc="conversations of the reference's SFT data when it is drawn "
+                                   "from a training distribution (data 'thinking': its s1K, 768 problems)")
     recipes: tuple[str, ...] = knob(tuple(RECIPES), doc="lora / full: SFT on the plan's data; self: LoRA SFT on "
                                     "the pruned model's own correct answers; grpo: RL with a correctness reward")
     organism_data: str = knob("organism", doc="SFT data of the organism's lora / full recipes (its own "
@@ -90,10 +95,11 @@ class RecoveryPlan(DerivedPlan):
             if len(getattr(self, name)) != 3:
                 raise ConfigError(f"{name}={getattr(self, name)!r} is not allowed; allowed: three learning rates "
                                   f"(LoRA SFT, full SFT, GRPO)")
-        unknown = sorted(set(self.recipes) - set(RECIPES))
-        if unknown:
-            raise ConfigError(f"recipes={list(self.recipes)!r} has unknown entries {unknown}; allowed: "
-                              f"{list(RECIPES)}")
+        for name in ("recipes", "reference_recipes"):
+            unknown = sorted(set(getattr(self, name)) - set(RECIPES))
+            if unknown:
+                raise ConfigError(f"{name}={list(getattr(self, name))!r} has unknown entries {unknown}; allowed: "
+                                  f"{list(RECIPES)}")
         for task in (*self.organism_train_tasks, *self.reference_train_tasks):
             study.Task.parse(task)
 
@@ -101,6 +107,10 @@ class RecoveryPlan(DerivedPlan):
     def models(self) -> tuple[str, ...]:
         """The models recovered: the thinking model and the reference."""
         return (self.pruning.organism, self.pruning.reference)
+
+    def recipes_of(self, model: str) -> tuple[str, ...]:
+        """The recipes tried on ``model``."""
+        return self.reference_recipes if model == self.pruning.reference else self.recipes
 
     def cut(self, model: str) -> tuple[str, int]:
         if model == self.pruning.reference:
@@ -126,7 +136,8 @@ class RecoveryPlan(DerivedPlan):
             n_train_problems=self.n_train_problems,
             n_train_samples=self.organism_self_samples if recipe == "self" and not reference
             else self.n_train_samples,
-            thinks=pruning.thinks(model),
+            thinks=pruning.thinks(model), **({"n_examples": self.reference_examples} if reference else {}),
+            autocast="bf16" if reference and pruning.reference_dtype == "bf16" else "fp32",
             # a model that does not think keeps the config's default budget (unused), so its stored runs stay
             **({"thinking_budget": pruning.thinking_budget} if pruning.thinks(model) else {}),
             eval_problems=max(pruning.reference_problems if reference else pruning.n_problems,
@@ -140,7 +151,7 @@ class RecoveryPlan(DerivedPlan):
 
     def recipe_arms(self, store: RunStore) -> dict[str, dict[str, str]]:
         """Per model, each recipe's arm label (as the chapter's tables name it)."""
-        return {model: {r: self.recovery_config(model, r, store).label() for r in self.recipes}
+        return {model: {r: self.recovery_config(model, r, store).label() for r in self.recipes_of(model)}
                 for model in self.models()}
 
     def pruned_arms(self) -> dict[str, str]:
@@ -332,7 +343,7 @@ def arms(plan: RecoveryPlan, store: RunStore, *, options: BackendOptions | None 
     rows = {}
     for model in plan.models():
         n = plan.cut(model)[1]
-        configs = [plan.recovery_config(model, r, store) for r in plan.recipes]
+        configs = [plan.recovery_config(model, r, store) for r in plan.recipes_of(model)]
         rows[model] = [("unpruned", model, 0), (plan.pruned_label(model), plan.pruned_model(model, store), n)] + [
             (c.label(), recovered_name(c, store, options=options, progress=False), n) for c in configs]
     return rows
@@ -342,7 +353,7 @@ def recovery_runs(plan: RecoveryPlan, store: RunStore) -> dict[str, Run]:
     """Every recovery's stored run (trained when missing), labelled "model · recipe"."""
     runs = {}
     for model in plan.models():
-        for recipe in plan.recipes:
+        for recipe in plan.recipes_of(model):
             config = plan.recovery_config(model, recipe, store)
             runs[f"{model} · {config.label()}"] = train_recovery(config, store, progress=False)
     return runs

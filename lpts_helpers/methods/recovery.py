@@ -102,6 +102,14 @@ class RecoveryConfig(ModelStageConfig):
     beta: float = knob(0.0, ge=0.0, doc="grpo: KL penalty to the starting model (0: none, as DAPO / Dr. GRPO)")
     logging_steps: int = knob(5, ge=1, doc="steps per logged loss (and held-out loss)")
     seed: int = knob(0, ge=0, doc="seeds data order, adapters and sampling")
+    autocast: str = knob("fp32", choices=("fp32", "bf16"), doc="compute dtype on the CPU (fp32 master weights; a "
+                         "GPU always computes in bf16, as the paper trained)")
+
+    def identity(self) -> dict[str, Any]:
+        identity = super().identity()
+        if self.autocast == "fp32":  # the committed recoveries were stored before the knob existed
+            del identity["config"]["autocast"]
+        return identity
 
     def validate(self) -> None:
         check_model(self.model)
@@ -292,7 +300,8 @@ def _trainer_args(config: RecoveryConfig, output_dir: Path, cls: Any, **extra: A
                num_train_epochs=config.epochs, max_steps=config.max_steps or -1,
                logging_steps=_logging_steps(config),
                save_strategy="steps", save_steps=max(config.logging_steps, 25), save_total_limit=1,
-               report_to="none", seed=config.seed, data_seed=config.seed, use_cpu=not cuda, bf16=cuda,
+               report_to="none", seed=config.seed, data_seed=config.seed, use_cpu=not cuda,
+               bf16=cuda or config.autocast == "bf16",
                gradient_checkpointing=config.gradient_checkpointing, **extra)
 
 
@@ -370,7 +379,8 @@ def train_recovery(config: RecoveryConfig, store: RunStore, *, options: BackendO
         from transformers import PrinterCallback, ProgressCallback, set_seed
 
         set_seed(config.seed)
-        # fp32 master weights; on a GPU the trainer computes in bf16 (mixed precision), as the paper trained
+        # fp32 master weights; the trainer computes in bf16 (mixed precision) on a GPU, as the paper trained, and
+        # on the CPU when the config asks (autocast)
         model, tokenizer = load_model(config.model, device="cuda" if torch.cuda.is_available() else "cpu", dtype="fp32")
         model = trainable_copy(model)
         output_dir = path / "trainer"
