@@ -76,6 +76,28 @@ def test_stop_strings_cut_the_text_and_say_which_matched(backend):
     assert out.n_tokens == len(out.text) + 1  # one token per character, the stop's own token included
 
 
+def test_the_growing_cache_holds_what_the_dynamic_cache_holds():
+    """The decode loop's preallocated key/value layer returns the same tensors as transformers' concatenating one,
+    through a prefill, growth past its buffer and rows leaving the batch."""
+    from transformers.cache_utils import DynamicLayer
+
+    from lpts_helpers.engine.backends.hf import _GrowingLayer
+
+    generator = torch.Generator().manual_seed(0)
+    grown, plain = _GrowingLayer(), DynamicLayer()
+    for step, (batch, length) in enumerate([(4, 5), (4, 1), (4, 1), (4, 7), (2, 1), (2, 1)]):
+        if step == 4:
+            keep = torch.tensor([3, 1])
+            grown.batch_select_indices(keep)
+            plain.batch_select_indices(keep)
+        keys, values = (torch.randn(batch, 3, length, 8, generator=generator) for _ in range(2))
+        for got, want in zip(grown.update(keys, values), plain.update(keys, values)):
+            assert torch.equal(got, want)
+        assert grown.get_seq_length() == plain.get_seq_length()
+    with pytest.raises(NotImplementedError):
+        grown.crop(-1)
+
+
 def test_end_of_sequence_is_not_in_the_text(tiny_model):
     model, tokenizer = tiny_model
     eos_model = HFBackend(model, tokenizer)

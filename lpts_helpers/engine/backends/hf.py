@@ -7,6 +7,8 @@ Our own decode loop rather than ``model.generate``, for three properties the sca
   further, so short answers do not pay for long ones;
 - stop strings are checked on the decoded tail of each sequence, never across the prompt.
 Prompts are left-padded; position ids follow the padding, so batched greedy output equals one-by-one output.
+The key/value cache writes into preallocated buffers (``_GrowingLayer``): transformers' dynamic cache
+concatenates, copying the whole cache at every token, which was 80% of a CPU decode step at 300 cached tokens.
 """
 
 from __future__ import annotations
@@ -17,9 +19,56 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from transformers.cache_utils import Cache, DynamicLayer
 
 from ...models.loading import cache_keyword, default_device, load_model
 from .base import Completion, Request
+
+
+class _GrowingLayer(DynamicLayer):
+    """One layer's keys and values in a buffer that doubles when full; ``keys`` / ``values`` are views of its
+    filled part, so a decoded token writes one position instead of copying the cache (the same numbers as
+    ``DynamicLayer``: only where they are stored changes). Supports what the decode loop uses: update and
+    ``batch_select_indices``."""
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        self._keys = self._values = None
+        self._length = 0
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
+               **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        start, end = self._length, self._length + key_states.shape[-2]
+        if self._keys is None or end > self._keys.shape[-2]:
+            self._keys, self._values = (self._grown(old, new, 2 * end) for old, new in
+                                        ((self._keys, key_states), (self._values, value_states)))
+        self._keys[:, :, start:end] = key_states
+        self._values[:, :, start:end] = value_states
+        self._length = end
+        self.keys, self.values = self._keys[:, :, :end], self._values[:, :, :end]
+        return self.keys, self.values
+
+    def _grown(self, old: torch.Tensor | None, new: torch.Tensor, capacity: int) -> torch.Tensor:
+        buffer = new.new_empty((*new.shape[:2], capacity, new.shape[-1]))
+        if old is not None:
+            buffer[:, :, :self._length] = old[:, :, :self._length]
+        return buffer
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        if self._length:
+            self._keys, self._values = self._keys[indices], self._values[indices]
+            self.keys, self.values = self._keys[:, :, :self._length], self._values[:, :, :self._length]
+
+    def crop(self, tokens_to_remove: int) -> None:
+        raise NotImplementedError("the decode loop's cache does not crop")
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        raise NotImplementedError("the decode loop's cache does not repeat rows")
+
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        raise NotImplementedError("the decode loop's cache does not reorder rows")
 
 
 @dataclass
@@ -89,7 +138,7 @@ class HFBackend:
         started, generated = time.perf_counter(), 0
         with torch.inference_mode():
             out = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True,
-                             **self._last_logits)
+                             **{self._cache_arg: Cache(layer_class_to_replicate=_GrowingLayer)}, **self._last_logits)
             cache, logits = getattr(out, self._cache_arg), out.logits[:, -1, :]
             next_position = positions[:, -1] + 1
             while rows:
