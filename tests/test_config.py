@@ -70,6 +70,18 @@ def test_version_bump_changes_the_hash():
     assert ToyV2().config_hash() != ToyConfig().config_hash()
 
 
+def test_a_late_field_stays_out_of_the_hash_at_its_old_value():
+    @dataclass(frozen=True)
+    class ToyLater(ToyConfig):
+        LATE_FIELDS = {"dtype": "auto"}
+
+        dtype: str = knob("auto")
+
+    assert ToyLater().config_hash() == "040a505f6791c72a"  # the runs stored before the field keep their key
+    assert ToyLater(dtype="bf16").config_hash() != ToyConfig().config_hash()
+    assert "dtype" in ToyLater().to_dict() and "dtype" not in ToyLater().identity()["config"]
+
+
 def test_profiles_and_overrides():
     assert ToyConfig.for_profile("smoke").n == 1
     assert ToyConfig.for_profile("default") == ToyConfig()

@@ -97,13 +97,16 @@ class StageConfig:
     """Base of every stage config: validation, ``to_dict``, ``config_hash`` and per-profile defaults.
 
     Subclasses set ``STAGE`` (the run store's folder for this kind of run), ``VERSION`` (bump it when the meaning
-    of a run changes without its fields changing, e.g. a new prompt wording) and ``PROFILE_DEFAULTS`` (the
-    values each profile changes from the field defaults).
+    of a run changes without its fields changing, e.g. a new prompt wording), ``PROFILE_DEFAULTS`` (the
+    values each profile changes from the field defaults) and ``LATE_FIELDS`` (fields added after runs were
+    stored, with the value those runs had implicitly: at that value a field stays out of the hash, so the stored
+    runs keep their keys).
     """
 
     STAGE: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
     PROFILE_DEFAULTS: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    LATE_FIELDS: ClassVar[Mapping[str, Any]] = {}
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -128,7 +131,9 @@ class StageConfig:
     def identity(self) -> dict[str, Any]:
         """What the hash covers: stage, version, the versions of what the run uses, and the fields — never the
         git commit or the library versions, so unrelated code changes do not invalidate stored results."""
-        identity = {"stage": self.STAGE, "version": self.VERSION, "config": self.to_dict()}
+        config = {name: value for name, value in self.to_dict().items()
+                  if name not in self.LATE_FIELDS or value != self.LATE_FIELDS[name]}
+        identity = {"stage": self.STAGE, "version": self.VERSION, "config": config}
         if self.versions():
             identity["uses"] = self.versions()
         return identity

@@ -26,7 +26,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -216,6 +216,8 @@ class ConsolidationConfig(StageConfig):
     than the first."""
 
     STAGE = "organism-consolidation"
+    # the committed organisms were stored before the knob existed
+    LATE_FIELDS: ClassVar[dict[str, Any]] = {"replay_chain": None}
     PROFILE_DEFAULTS = {
         "smoke": {"profile": "smoke", "steps": 20, "batch_size": 16, "warmup": 5, "lr": 1e-2, "log_every": 10},
         "default": {},
@@ -245,12 +247,6 @@ class ConsolidationConfig(StageConfig):
 
     def versions(self) -> dict[str, int | str]:
         return {"first_phase": self.first_phase().config_hash()}  # a changed first phase is another run
-
-    def identity(self) -> dict[str, Any]:
-        identity = super().identity()
-        if self.replay_chain is None:  # the committed organisms were stored before the knob existed
-            del identity["config"]["replay_chain"]
-        return identity
 
     def first_phase(self) -> OrganismConfig:
         recipe = CONTROL_RECIPE if self.kind == "direct" and self.profile == "default" else {}

@@ -19,7 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,8 @@ class RecoveryConfig(ModelStageConfig):
     """
 
     STAGE = "recovery"
+    # the committed recoveries were stored before the knob existed
+    LATE_FIELDS: ClassVar[dict[str, Any]] = {"autocast": "fp32"}
     PROFILE_DEFAULTS = {
         "smoke": {"tasks": ("organism_recall_open",), "n_examples": 64, "n_train_problems": 16, "n_train_samples": 4,
                   "max_steps": 8, "batch_size": 4, "grad_accum": 1, "num_generations": 4, "thinking_budget": 32,
@@ -104,12 +106,6 @@ class RecoveryConfig(ModelStageConfig):
     seed: int = knob(0, ge=0, doc="seeds data order, adapters and sampling")
     autocast: str = knob("fp32", choices=("fp32", "bf16"), doc="compute dtype on the CPU (fp32 master weights; a "
                          "GPU always computes in bf16, as the paper trained)")
-
-    def identity(self) -> dict[str, Any]:
-        identity = super().identity()
-        if self.autocast == "fp32":  # the committed recoveries were stored before the knob existed
-            del identity["config"]["autocast"]
-        return identity
 
     def validate(self) -> None:
         check_model(self.model)

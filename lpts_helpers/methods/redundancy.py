@@ -10,7 +10,7 @@ map the pruning chapters start from. Block Influence, the score ShortGPT prunes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,8 @@ class RemovalConfig(ModelStageConfig):
     """Single-layer removal: held-out loss and task accuracy without each layer (the "layer-removal" stage)."""
 
     STAGE = "layer-removal"
+    # the committed sweeps were stored before the knob existed
+    LATE_FIELDS: ClassVar[dict[str, Any]] = {"dtype": "auto"}
     PROFILE_DEFAULTS = {"smoke": {"n_texts": 4, "n_problems": 2, "max_answer_tokens": 8},
                         "default": {}, "paper": {"model": "qwen3-8b", "n_texts": 256, "n_problems": 100}}
 
@@ -50,12 +52,6 @@ class RemovalConfig(ModelStageConfig):
     max_answer_tokens: int = knob(16, ge=1, doc="answer tokens at most")
     dtype: str = knob("auto", choices=("auto", "bf16", "fp16", "fp32"), doc="weights while sweeping (auto: bf16 on "
                       "GPU, fp32 on CPU)")
-
-    def identity(self) -> dict[str, Any]:
-        identity = super().identity()
-        if self.dtype == "auto":  # the committed sweeps were stored before the knob existed
-            del identity["config"]["dtype"]
-        return identity
 
     def validate(self) -> None:
         check_model(self.model)
