@@ -152,6 +152,25 @@ def test_the_reference_has_its_own_scaling_levels(store):
         assert {c.n_layers for c in cells if c.model == plan.organism} == {0}
 
 
+def test_curves_order_settings_and_slopes_fit_them(monkeypatch):
+    import types
+
+    from lpts_helpers.engine import evaluation
+
+    ids = [f"q{i}" for i in range(4)]
+    scores = {b: pd.Series([1.0, 1.0, 0.0, 0.0][: i + 1] + [0.0] * (3 - i), index=ids)
+              for i, b in enumerate((24, 48, 96, 192))}  # 1, 2, 2, 2 of 4 right
+    monkeypatch.setattr(evaluation, "per_problem", lambda config, store: scores[config])
+    task = study.Task.parse("chain_sum@15")
+    cells = [types.SimpleNamespace(model="m", method="shortgpt", n_layers=0, task=task, setting={"budget": b},
+                                   config=b) for b in (192, 24, 96, 48)]
+    (key, (x, frame)), = study.curves(cells, None, "budget", transform=np.log2).items()
+    assert key == ("m", "shortgpt", 0, task) and list(frame.columns) == [24, 48, 96, 192]
+    assert np.allclose(x, np.log2([24, 48, 96, 192]))
+    slope = study.slopes(cells, None, "budget", transform=np.log2).iloc[0]
+    assert slope["slope"] == pytest.approx(np.polyfit(x, frame.mean().to_numpy(), 1)[0])
+
+
 def test_beside_the_paper_maps_benchmarks_to_families():
     table = pd.DataFrame([{"model": "m", "method": "shortgpt", "pruned_layers": 1, "task": "t", "family": "knowledge",
                            "informative": True, "retention": 0.9, "retention_low": 0.8, "retention_high": 1.0}])

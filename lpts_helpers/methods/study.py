@@ -197,17 +197,27 @@ def slopes(cells: list[Cell], store: RunStore, x: str, *, transform: Any = None)
     budget), per model, method and level, with a bootstrap CI over problems: does more test-time compute still
     help at this level of pruning?"""
     rows = []
-    groups: dict[tuple, list[Cell]] = {}
-    for cell in cells:
-        groups.setdefault((cell.model, cell.method, cell.n_layers, cell.task), []).append(cell)
-    for (model, method, n, task), group in groups.items():
-        group = sorted(group, key=lambda c: c.setting[x])
-        values = np.array([c.setting[x] for c in group], dtype=float)
-        frame = pd.concat([evaluation.per_problem(c.config, store) for c in group], axis=1).dropna()
-        estimate = metrics.slope_ci(transform(values) if transform else values, frame.to_numpy())
+    for (model, method, n, task), (values, frame) in curves(cells, store, x, transform=transform).items():
+        estimate = metrics.slope_ci(values, frame.dropna().to_numpy())
         rows.append({"model": model, "method": method, "pruned_layers": n, "task": task.label, "slope": estimate.value,
                      "low": estimate.low, "high": estimate.high, "n_problems": estimate.n_problems})
     return pd.DataFrame(rows)
+
+
+def curves(cells: list[Cell], store: RunStore, x: str, *, transform: Any = None
+           ) -> dict[tuple, tuple[np.ndarray, pd.DataFrame]]:
+    """Each scaling curve's data, per (model, method, level, task): the settings ``x`` in increasing order
+    (optionally transformed) and the per-problem accuracy at each, problems × settings (columns named by setting)."""
+    groups: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault((cell.model, cell.method, cell.n_layers, cell.task), []).append(cell)
+    out = {}
+    for key, group in groups.items():
+        group = sorted(group, key=lambda c: c.setting[x])
+        values = np.array([c.setting[x] for c in group], dtype=float)
+        frame = pd.concat([evaluation.per_problem(c.config, store).rename(c.setting[x]) for c in group], axis=1)
+        out[key] = (transform(values) if transform else values, frame)
+    return out
 
 
 # --- the claims each chapter tests, as "paper vs ours" rows (the summary page collects them) ----------------------
