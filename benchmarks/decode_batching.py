@@ -31,8 +31,7 @@ def stored_config(store: RunStore) -> GenerationConfig:
     plan = PruningPlan.for_profile("default")
     cell = next(c for c in plan.static_cells(store) if c.model == plan.reference and c.method == "shortgpt"
                 and c.n_layers == 1 and c.task.label == plan.reference_long_task)
-    fields = {f.name for f in dataclasses.fields(GenerationConfig)}
-    return GenerationConfig(**{k: v for k, v in cell.config.to_dict().items() if k in fields})
+    return cell.config.generation()
 
 
 def main() -> None:

@@ -230,7 +230,8 @@ ch02_organism.targets_view(targets)
 # projections, as the paper's LoRA) trained on reasoning-gym's chain sums of 1–20 steps written out in s1's format
 # (`<|im_start|>think` … `<|im_start|>answer` "Final Answer:"), now and then with a slipped line (masked) fixed
 # after "Wait" (`lpts_helpers.methods.thinking`). The adapter is committed and merged at load time; the book never
-# retrains it. Its problems come from generator seeds the book never evaluates.
+# retrains it. Its problems come from generator seeds the book never evaluates. Chapters 03–10 prune it as the
+# book's real model, its static benchmarks standing for knowledge and its long sums for long-chain reasoning.
 
 # %%
 ch02_organism.thinker_examples()

@@ -14,20 +14,30 @@
 # ---
 
 # %% [markdown]
-# # Sequential scaling: a larger thinking budget pays the unpruned organism 0.23 per doubling; two layers cut by ShortGPT shrink that to 0.15 and by LaCo to nothing, while forced "Wait" hurts every model
+# # Sequential scaling: one cut layer takes most of what a longer budget buys the thinking SmolLM2; forced "Wait" hurts every model
 #
 # A reasoning model gets better when it thinks longer: s1's budget forcing cuts the thinking at a budget of tokens
 # (then asks for the answer with "Final Answer:"), or suppresses the end of thinking and appends "Wait" so that the
 # model goes on. The paper finds that after pruning, more thinking stops helping: on MATH500 the unpruned Qwen3-8B
 # gains 8 points from 512 to 8192 thinking tokens, and with 2 ShortGPT-pruned layers only 4. Here both knobs are
-# turned for the organism at each level of pruning: the budget on chains of 1–24 steps mixed (as MATH500
-# mixes levels), "Wait" on 24-step chains, and each curve's slope is reported with its 95%
-# bootstrap interval: accuracy gained per doubling of the budget, and per forced "Wait".
+# turned for the two models that think: the organism (0, 1 and 2 layers cut) with its budget on chains of 1–24
+# steps mixed (as MATH500 mixes levels) and "Wait" on 24-step chains, and the thinking SmolLM2 (0 and 1 layer
+# cut: with two its long chains are already at 0.02, chapter 04) with its budget on sums of 2–15 terms mixed and
+# "Wait" on 15-term sums. Each curve's slope is reported with its 95% bootstrap interval: accuracy gained per
+# doubling of the budget, and per forced "Wait".
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** On the organism the claim can be tested, and for the thinking budget it partly holds.
-# Unpruned, accuracy on the mixed set climbs from 0.20 at 24 tokens to 1.00 at 192 (0.23 per doubling): each
+# **What it means.** On the thinking SmolLM2 the claim holds for every method. Unpruned, a doubled budget buys
+# it 0.19 of accuracy on the mixed sums (0.24 at 24 tokens, 0.92 from 192 on). With one layer cut by ShortGPT a
+# doubling buys half as much and the curve stops at 0.50: the pruned model thinks as long as the unpruned one
+# (65 tokens on average at the top budgets) and gets more chains wrong. With one LaCo merge the slope is 0.03
+# and the ceiling 0.23. Cut in reverse order, every trace runs to the budget and more budget makes it worse (0.12
+# at 24 tokens, 0.00 at 384). Its slopes are steeper than the paper's (MATH500: 0.018 per doubling unpruned) for
+# the organism's reason below: a budget shorter than a chain cuts the chain. Forced "Wait" costs even the
+# unpruned model (14-step sums 0.77 → 0.30 at two Waits), so it cannot test the claim here.
+#
+# On the organism the claim partly holds. Unpruned, accuracy on the mixed set climbs from 0.20 at 24 tokens to 1.00 at 192 (0.23 per doubling): each
 # doubling lets longer chains finish. One layer cut by any method leaves that curve in place (0.95–1.00 at the
 # top). Two layers cut by ShortGPT keep the slope positive but halve the ceiling (0.55 at 384 tokens, where the
 # unpruned model is at 1.00), and two cut by LaCo leave a model that closes its thinking after about 26 tokens

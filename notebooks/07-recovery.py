@@ -19,12 +19,15 @@
 # The paper fine-tunes its pruned models on s1K — with LoRA and with all parameters — and finds that test-time
 # scaling does not come back. Reviewers asked whether the reinforcement-learning recipes that train reasoning
 # models would do better, and a later study (arXiv 2602.01997) reported its best recovery from fine-tuning a pruned
-# model on its own correct answers. Here one pruned variant of each embedded model — the one whose pass@k chapter 06
-# found flattened — is recovered by four recipes, and every model is evaluated exactly as in chapters 04 and 06:
+# model on its own correct answers. Here one pruned variant of each embedded model is recovered — the organism cut
+# by two ShortGPT layers by four recipes, the thinking SmolLM2 cut by one (the cut that halves its budget slope
+# and takes away its voting gain, chapters 05–06) by the paper's two, LoRA and full SFT (self-generated SFT and
+# GRPO cost CPU-hours on a model that thinks; `-p reference_recipes` adds them) — and every arm is evaluated
+# exactly as in chapters 04, 05 and 06:
 #
 # - **LoRA SFT** and **full SFT** on the analogue of s1K: for the organism its own training distribution (the same
-#   conversations it was trained on, wrong steps masked), for SmolLM2 the unpruned model's correct answers on
-#   training problems (self-distillation). Rank 16, alpha 32, dropout 0.05 on all seven projections, cosine
+#   conversations it was trained on, wrong steps masked), for the thinking SmolLM2 its own s1-format training
+#   traces (its s1K: the 768 training problems, new slips each pass, two passes). Rank 16, alpha 32, dropout 0.05 on all seven projections, cosine
 #   schedule with 5% warmup, AdamW (0.9, 0.95), weight decay 1e-4, loss on the answer only — the paper's settings,
 #   with learning rates and lengths scaled to models of 2 M and 135 M parameters.
 # - **Self-generated SFT** (arXiv 2602.01997): LoRA SFT on the pruned model's own sampled answers that the grader
@@ -64,6 +67,7 @@ reference_grpo_steps = None  # GRPO optimizer steps on the reference, at least 1
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
+import pandas as pd
 from myst_nb import glue
 
 from lpts_helpers.book import plots
@@ -129,8 +133,25 @@ plots.scaling_chart(curves[curves["metric"] == "pass"], x="k", x_title="samples 
 gains = ch07_recovery.with_gain_vs_pruned(ch06_parallel.sampling_gains(sampling, store), sampling, store, plan.pruned_arms())
 ch07_recovery.gain_table(gains)
 
+# %% [markdown]
+# ## Sequential scaling: does a longer budget pay again?
+#
+# Chapter 05's protocol for the models that think: every arm answers the budget set at each thinking budget, and
+# the slope of accuracy per doubling of the budget is compared, paired over problems, with the unpruned and the
+# pruned arm's.
+
 # %%
-findings = ch07_recovery.recovery_findings(static, changes, gains)
+budget_cells = plan.budget_cells(arms)
+budgets = study.compare(budget_cells, store, options=options)
+plots.scaling_chart(budgets, x="budget", x_title="thinking budget (tokens)", log_x=True, color="method",
+                    title="Accuracy against the thinking budget, per arm (click an arm)")
+
+# %%
+slopes = ch07_recovery.slope_gains(budget_cells, store, plan.pruned_arms())
+ch07_recovery.slope_table(slopes)
+
+# %%
+findings = ch07_recovery.recovery_findings(static, changes, gains, slopes)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
 verdicts.findings_view(findings)
 
@@ -138,7 +159,8 @@ verdicts.findings_view(findings)
 # ## Paper vs ours
 
 # %%
-ch07_recovery.recovery_claims(gains, plan.pruned_arms(), plan.recipe_arms(store))
+ch07_recovery.recovery_claims(pd.concat([gains, slopes], ignore_index=True), plan.pruned_arms(),
+                             plan.recipe_arms(store))
 
 # %% [markdown]
 # ## References

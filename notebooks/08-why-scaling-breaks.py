@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Why scaling breaks: the pruned organism's traces grow repetitive (Self-BLEU 3 → 12–48) and fill with "Wait" lines but rarely loop; SmolLM2 loops where the cut takes layers it needs
+# # Why scaling breaks: one cut layer leaves the thinking SmolLM2's traces looking whole, only wrong; deeper cuts loop or stall on "Wait"
 #
 # The paper explains the collapse of pruned models by what their reasoning traces show: they fall into recurring
 # loops, their text grows repetitive (a higher Self-BLEU within each response) and they reflect less — fewer
@@ -37,16 +37,22 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** Of the paper's three mechanisms, repetition is the clearest on the organism and loops on
-# SmolLM2. Unpruned, the organism's 24-step traces never loop and score Self-BLEU 3 (each line adds a different
+# **What it means.** On the thinking SmolLM2 the paper's mechanisms come apart by how deep the cut goes. One layer
+# cut by ShortGPT — the cut that takes its long sums from 0.77 to 0.21 — changes nothing these measures see: its
+# traces are as long, as repetitive (Self-BLEU 27.5 against 27.2 unpruned) and as free of loops and "Wait" as the
+# unpruned model's; it writes the same kind of chain and adds wrong. Deeper cuts break the trace itself: every
+# trace runs to the budget; cut in reverse order it loops (13% of traces with one layer cut, 65% with two, 93%
+# with three), cut by two or three ShortGPT layers it writes "Wait" 30–39 times per 1,000 tokens without fixing
+# anything, and at eight layers every ShortGPT trace loops. Reflection markers rise after pruning instead of
+# falling, as on the organism, and across samples the pruned variants are more diverse, not less (cross-sample
+# Self-BLEU 95 unpruned; 90, 37 and 79 with one layer cut by ShortGPT, reverse order and LaCo): their samples
+# differ because they are noisy, not because they explore.
+#
+# On the organism, repetition is the clearest of the three. Unpruned, the organism's 24-step traces never loop and score Self-BLEU 3 (each line adds a different
 # digit); with three layers cut their Self-BLEU rises to 12 (ShortGPT), 28 (reverse order) and 48 (LaCo), but
 # only 2% of them pass the loop measure's threshold — the pruned organism repeats lines that vary just enough to
-# escape it, or collapses into runs of one character that end the trace. SmolLM2 cut in reverse order or by LaCo
-# loops in 40–100% of its traces at eight layers cut, where unpruned it loops in 7%; ShortGPT's cuts add none.
-# Self-BLEU as the paper defines it falls to 0 on SmolLM2 at eight layers cut: those outputs are degenerate
-# strings without a sentence break, and a one-sentence response scores 0 by definition, so within-response
-# Self-BLEU misses the very collapse the loop measure sees. Reflection goes the opposite way from the paper's
-# claim on the organism: unpruned and greedy it writes no "Wait" (it makes no slip to fix), and pruned it writes
+# escape it, or collapses into runs of one character that end the trace. Reflection goes the opposite way from
+# the paper's claim on the organism: unpruned and greedy it writes no "Wait" (it makes no slip to fix), and pruned it writes
 # 13–61 per 1,000 tokens — a lexical count cannot tell reflection from a stutter, which is why the paper used an
 # LLM judge. On the paper's own s1.1-7B traces the measures read as a working reasoner's: loop share 0.06,
 # Self-BLEU 45, 8 reflections per 1,000 tokens.
@@ -98,9 +104,9 @@ display.side_by_side(ch08_traces.paper_case(analysis.source_samples(analysis.PAP
 # %% [markdown]
 # ## Loops, diversity and reflection against the number of pruned layers
 #
-# One greedy trace per problem: the organism's 24-step chains (chapter 04's runs, thinking budget 384 tokens) and
-# SmolLM2's two-term sums with room to run on (256 answer tokens instead of chapter 04's 48); the paper's
-# unpruned s1.1-7B traces are the third column, for scale.
+# One greedy trace per problem, chapter 04's runs (thinking budget 384 tokens): the organism's 24-step chains and
+# the thinking SmolLM2's 15-term sums (one step per line for both: Self-BLEU's sentences end at lines); the
+# paper's unpruned s1.1-7B traces are the third column, for scale.
 
 # %%
 cells = plan.trace_cells(store)

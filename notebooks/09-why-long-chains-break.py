@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Why long chains break: pruning adds a per-step error the unpruned organism never makes, and often breaks the start of the chain too
+# # Why long chains break: one cut layer multiplies the thinking SmolLM2's per-step error eightfold; deeper cuts break the chain's start
 #
 # The paper shows long chains collapsing after pruning but does not say why, and its reviewers found that thin.
 # The simplest explanation is arithmetic: if each step of a chain goes right with probability 1 − ε, a chain of k
@@ -42,7 +42,13 @@
 # the whole chain needs and each step. The pure form (1 − ε)^k is rejected for {glue:text}`pure_rejected` of the
 # organism's variants, and fitted on chains of up to 8 steps, a·(1 − ε)^k predicts the 16- and 24-step accuracy
 # within its interval for {glue:text}`predicted` — compounding explains part of the collapse, not all of it.
-# SmolLM2's two-term sums are already past its per-step ability (ε {glue:text}`reference_eps` unpruned). The
+# The thinking SmolLM2 tells the reviewers' story most cleanly. Unpruned it slips on about one step in a hundred
+# (ε {glue:text}`reference_eps`), and its 15-term sums fall further than that predicts: its longest chains carry
+# a cost of their own. With {glue:text}`reference_first_cut` ShortGPT layer cut the start holds (a
+# {glue:text}`reference_first_a`) and the per-step error rises to {glue:text}`reference_first_eps` — pure
+# compounding, which predicts the 15-term accuracy from the shorter sums; deeper cuts break the start as well
+# ({glue:text}`reference_deeper`). Fitted on sums of up to 10 terms, the curve predicts the 15-term accuracy for
+# {glue:text}`reference_predicted` of its variants. The
 # reviewers' non-reasoning baseline answers short chains at once but loses accuracy with every digit it must add
 # without writing it out (ε {glue:text}`control_eps` unpruned, where the thinking organism's is {glue:text}`thinking_eps`).
 # With {glue:text}`deepest` layers cut, the thinking organism lost more than the control in {glue:text}`gap_worse` method ×

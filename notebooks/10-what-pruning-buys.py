@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # What pruning buys: at equal compute no pruned setting of any model beats the unpruned one it can afford (0 of 65), and the pruned thinking organism loses in 8 of 22
+# # What pruning buys: at equal compute no pruned setting beats the unpruned model it can afford, and the pruned thinking SmolLM2 always loses
 #
 # Pruning is meant to save compute; test-time scaling spends it. A reader deciding whether to prune wants one
 # axis for both: the decoder-layer passes a problem costs, layers × generated tokens × samples (the same per-layer
@@ -32,8 +32,10 @@
 # back: for the thinking organism no pruned setting beats the best unpruned setting it can afford, and 8 of 22
 # lose to it beyond the 95% interval. Pruned variants appear on the frontier only at its cheap end — one sample
 # of a model with fewer layers, or LaCo's cut, which stops thinking after about 26 tokens and is cheap because it
-# is wrong — where nothing else is that cheap. For SmolLM2 (30 problems) and the direct-answer control no
-# comparison is resolved either way. Majority voting is what a deployment without a verifier gets; chapter 06
+# is wrong — where nothing else is that cheap. The thinking SmolLM2 (30 problems) is the sharpest case: each of
+# its 10 pruned settings with an affordable unpruned match loses to that match beyond the interval, and cut in
+# reverse order its traces run to the budget, so a sample costs it 2.7 times the unpruned model's. For the
+# direct-answer control no comparison is resolved either way. Majority voting is what a deployment without a verifier gets; chapter 06
 # shows pass@k (an oracle verifier) gaining far more from samples, and `frontier_score="pass"` puts that on the
 # same axis. The paper profile's cost table below is what it would take to ask the same question of Qwen3-8B.
 

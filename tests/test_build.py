@@ -134,7 +134,12 @@ def test_smoke_organism_chapter_trains_evaluates_and_glues_its_targets(smoke_boo
     assert int(glued["targets_total"]) == expected and 0 <= int(glued["targets_met"]) <= expected
     targets = target_table(plan, store)  # read back from the smoke build's stored runs
     assert len(targets) == expected and int(glued["targets_met"]) == int((targets["met"] == "yes").sum())
-    assert 0 <= float(glued["train_minutes"]) < 1  # 60-step trainings of a 2-layer model
+    from lpts_helpers.chapters.ch02_organism import training_summary
+    from lpts_helpers.methods import organism
+
+    # the longest stored training, however loaded the machine was (a time is a benchmark's business, not a test's)
+    runs = {model: organism.trained(organism.config_for(model, "smoke"), store) for model in plan.models}
+    assert float(glued["train_minutes"]) == float(training_summary(runs)["minutes"].max()) >= 0
 
 
 def test_kept_chapters_touch_their_runs_and_rerun_when_one_is_gone(tmp_path):
@@ -180,7 +185,9 @@ def test_smoke_pruning_chapters_glue_verdicts_that_match_their_stored_runs(smoke
     assert verdict("06-parallel-scaling") == " ".join(f"{t}." for t in ch06_parallel.parallel_findings(gains).values())
     assert "ShortGPT's first pick is layer" in verdict("03-which-layers-look-redundant")
     claims = ch90_summary.core_claims(plan, store)
-    assert [c[:2] for c in claims["claim"]] == ["C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4"]
+    thinking = [m for m in plan.models() if plan.thinks(m)]  # a budget and a forced-Wait row each
+    sampled = {(c.model, c.task.label) for c in plan.sampling_cells(store)}  # a parallel row each
+    assert [c[:2] for c in claims["claim"]] == ["C1", "C2", "C2"] + ["C3"] * 2 * len(thinking) + ["C4"] * len(sampled)
     summary = (site / "90-summary.ipynb").read_text()
     assert all(claim in summary for claim in ("C1 knowledge", "C4 parallel", "C8 pruned models reflect less"))
 
@@ -196,15 +203,18 @@ def test_smoke_recovery_chapter_glues_a_verdict_from_its_stored_runs(smoke_book)
     plan = ch07_recovery.RecoveryPlan.for_profile("smoke")
     site = smoke_book.parents[1] / "site" / "notebooks"
     arms = ch07_recovery.arms(plan, store)
-    assert [len(rows) for rows in arms.values()] == [2 + len(plan.recipes)] * 2
+    assert [len(rows) for rows in arms.values()] == [2 + len(plan.recipes_of(m)) for m in arms]
     cells = plan.static_cells(arms)
     static = study.compare(cells, store)
     changes = ch07_recovery.versus_pruned(static, cells, store, plan.pruned_arms())
     sampling = plan.sampling_cells(arms)
     gains = ch07_recovery.with_gain_vs_pruned(ch06_parallel.sampling_gains(sampling, store), sampling, store,
                                          plan.pruned_arms())
+    slopes = ch07_recovery.slope_gains(plan.budget_cells(arms), store, plan.pruned_arms())
+    assert set(slopes["model"]) == {m for m in arms if plan.pruning.thinks(m)}
     glued = ast.literal_eval(build.glued_values(site / "07-recovery.ipynb")["verdict"])
-    assert glued == " ".join(f"{t}." for t in ch07_recovery.recovery_findings(static, changes, gains).values())
+    assert glued == " ".join(f"{t}." for t in ch07_recovery.recovery_findings(static, changes, gains,
+                                                                            slopes).values())
     claims = ch07_recovery.claims(plan, store)
     assert [c[:3] for c in claims["claim"]] == ["C5 ", "C5′"]
     assert "C5 SFT (LoRA or full)" in (site / "90-summary.ipynb").read_text()

@@ -60,6 +60,18 @@ def test_fit_table_marks_variants_that_solve_nothing_and_chain_sums_count_operat
     assert compounding.steps("chain_sum", 4) == 3 and compounding.steps("organism_chain", 4) == 4
 
 
+def test_key_numbers_cite_the_reference_at_each_cut_level():
+    scores = {("t", "shortgpt", 0): simulated(0.0, 1.0, n=100), ("t", "shortgpt", 2): simulated(0.2, 0.9, n=100),
+              ("r", "shortgpt", 0): simulated(0.02, 1.0, n=100), ("r", "shortgpt", 1): simulated(0.1, 1.0, n=100)}
+    fits = ch09_compounding.fit_table(scores, {"t": 6, "r": 6})
+    numbers = ch09_compounding.key_numbers(fits, pd.DataFrame(), "t", "c", "r")
+    two = fits[(fits["form"] == "two") & (fits["model"] == "r")].set_index("pruned_layers")
+    assert numbers["reference_first_eps"] == f"{two.loc[1, 'epsilon']:.3f}" and numbers["reference_first_cut"] == "1"
+    assert numbers["reference_deeper"] == "no deeper cut solves a chain"
+    assert numbers["reference_eps"] == f"{two.loc[0, 'epsilon']:.3f}" and "control_eps" not in numbers
+    assert numbers["reference_predicted"] == "{} of 2".format(int(two["holds"].sum()))
+
+
 def test_control_gap_is_paired_and_signed():
     ids = [f"p{i}" for i in range(60)]
     right, wrong = pd.Series(1.0, index=ids), pd.Series(0.0, index=ids)

@@ -71,7 +71,8 @@ def test_training_problems_never_include_an_evaluation_question():
 
 def _gain_row(method, vs_unpruned, vs_pruned):
     """A ``with_gain_vs_pruned`` row with the (value, low, high) of both gain changes."""
-    row = {"model": "m", "method": method, "pruned_layers": 0 if method == "unpruned" else 2}
+    row = {"model": "m", "method": method, "pruned_layers": 0 if method == "unpruned" else 2,
+           "measure": "pass@8 − pass@1"}
     for name, (value, low, high) in (("gain change vs unpruned", vs_unpruned), ("gain change vs pruned", vs_pruned)):
         row.update({name: f"{value:.2f}", f"{name} value": value, f"{name} low": low, f"{name} high": high})
     return row
@@ -93,6 +94,35 @@ def test_outcomes_and_claims_follow_the_paired_intervals():
     assert claims["verdict"].iloc[0] == "1 of 2 conclusive recoveries as claimed"
     unharmed = gains.assign(**{"gain change vs unpruned high": 0.1})
     assert "nothing to restore" in ch07_recovery.recovery_claims(unharmed, {"m": "pruned"}, arms)["ours"].iloc[0]
+    slope = gains.assign(measure="accuracy per doubling of the budget")
+    both = ch07_recovery.recovery_claims(pd.concat([unharmed, slope]), {"m": "pruned"}, arms)
+    assert both["verdict"].iloc[0] == "1 of 2 conclusive recoveries as claimed"  # the slope counts; the gain not
+    assert "m, pass@8 − pass@1: the pruned model did not lose it" in both["ours"].iloc[0]
+
+
+def test_budget_slopes_and_their_changes_are_paired_over_problems(monkeypatch):
+    import types
+
+    import numpy as np
+    import pandas as pd
+
+    from lpts_helpers.engine import evaluation
+
+    budgets = (24, 48, 96, 192)
+    rng = np.random.default_rng(0)
+    # per arm, P(correct) per budget: the unpruned model climbs, the pruned one is flat, LoRA climbs again
+    curves = {"unpruned": (0.2, 0.4, 0.6, 0.8), "pruned": (0.2, 0.2, 0.2, 0.2), "LoRA SFT": (0.2, 0.4, 0.6, 0.8)}
+    scores = {(arm, b): pd.Series((rng.random(200) < p).astype(float), index=[f"q{i}" for i in range(200)])
+              for arm, ps in curves.items() for b, p in zip(budgets, ps)}
+    monkeypatch.setattr(evaluation, "per_problem", lambda config, store: scores[config])
+    cells = [types.SimpleNamespace(model="m", method=arm, n_layers=0 if arm == "unpruned" else 2,
+                                   task=study.Task.parse("chain_sum_mix@15"), setting={"budget": b}, config=(arm, b))
+             for arm in curves for b in budgets]
+    slopes = ch07_recovery.slope_gains(cells[::-1], None, {"m": "pruned"}).set_index("method")
+    assert slopes.loc["unpruned", "slope value"] == pytest.approx(
+        np.polyfit(np.log2(budgets), [scores[("unpruned", b)].mean() for b in budgets], 1)[0])
+    assert slopes.loc["pruned", "gain change vs unpruned high"] < 0 < slopes.loc["LoRA SFT", "gain change vs pruned low"]
+    assert ch07_recovery.outcome(slopes.loc["LoRA SFT"]) == "restored"
 
 
 def test_merging_lora_reproduces_the_adapter_models_logits(tiny_model):
@@ -187,8 +217,9 @@ def test_the_plan_builds_each_recipe_on_the_pruned_variant(pruned):
     assert [c.label() for c in configs.values()] == ["LoRA SFT", "full SFT", "LoRA SFT, self-generated",
                                                      "GRPO (full)"]
     assert configs["grpo"].batch_size % configs["grpo"].num_generations == 0
-    reference = plan.recovery_config("smollm2-135m", "full", store)
-    assert reference.data == "distill" and not reference.thinks
+    reference = plan.recovery_config(plan.pruning.reference, "full", store)
+    assert reference.data == "thinking" and reference.thinks and reference.autocast == "bf16"
+    assert plan.recipes_of(plan.pruning.reference) == ("lora", "full")
     assert json.loads(json.dumps(plan.to_dict())) == plan.to_dict()
     chosen = ch07_recovery.RecoveryPlan.for_profile("smoke", reference_recipes=("lora",))
     assert chosen.recipes_of(chosen.pruning.reference) == ("lora",) and chosen.recipes_of("organism") == plan.recipes

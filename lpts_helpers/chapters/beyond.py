@@ -33,9 +33,10 @@ class BeyondPlan(DerivedPlan):
                                              "organism and its control (2 and 24 are chapter 04's runs)")
     organism_holdout: int = knob(16, ge=2, doc="steps from which the organism's chains are predicted, not fitted")
     reference_task: str = knob("chain_sum", doc="chains of the reference")
-    reference_lengths: tuple[int, ...] = knob((2, 3, 4), ge=1, doc="chain lengths of the reference (terms of a "
-                                              "chain sum: one step fewer)")
-    reference_holdout: int = knob(3, ge=2, doc="steps from which the reference's chains are predicted")
+    reference_lengths: tuple[int, ...] = knob((3, 6, 10, 15), ge=1, doc="chain lengths of the reference (terms "
+                                              "of a chain sum: one step fewer; 3 and 15 are chapter 04's runs)")
+    reference_holdout: int = knob(14, ge=2, doc="steps from which the reference's chains are predicted (14: the "
+                                  "15-term sums, from fits on 2, 5 and 9 steps)")
     reference_methods: tuple[str, ...] = knob(("shortgpt",), doc="methods cutting the reference (each level "
                                               "× length costs a SmolLM2 evaluation)")
     chain_problems: int | None = knob(None, ge=1, doc="problems per chain length; None: the pruning plan's")

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ..core import metrics
 from ..core.config import ConfigError, knob
 from ..core.store import Run, RunStore
 from ..core.verdicts import agreement, verdict_row
@@ -54,22 +56,24 @@ class RecoveryPlan(DerivedPlan):
                                 "method; with two layers cut, 16 samples of 24-step chains stay below the unpruned "
                                 "model's single answer and its 2-step pass@16 is flat, chapter 06)")
     organism_layers: int = knob(2, ge=1, doc="layers cut from the organism")
-    reference_method: str = knob("shortgpt", choices=PAPER_METHODS, doc="how the reference is cut (ShortGPT "
-                                 "flattened SmolLM2's pass@k in chapter 06)")
-    reference_layers: int = knob(2, ge=1, doc="layers cut from the reference")
-    reference_recipes: tuple[str, ...] = knob(tuple(RECIPES), doc="the recipes tried on the reference (a subset "
-                                              "of RECIPES; each costs CPU-hours on a model that thinks)")
-    reference_examples: int = knob(2048, ge=1, doc="conversations of the reference's SFT data when it is drawn "
+    reference_method: str = knob("shortgpt", choices=PAPER_METHODS, doc="how the reference is cut (the paper's "
+                                 "method)")
+    reference_layers: int = knob(1, ge=1, doc="layers cut from the reference (one ShortGPT layer takes its long "
+                                 "chains from 0.77 to 0.21 and keeps its knowledge, chapter 04)")
+    reference_recipes: tuple[str, ...] = knob(("lora", "full"), doc="the recipes tried on the reference: the "
+                                              "paper's two (self-generated SFT and GRPO cost CPU-hours on a model "
+                                              "that thinks; add them with -p)")
+    reference_examples: int = knob(768, ge=1, doc="conversations of the reference's SFT data when it is drawn "
                                    "from a training distribution (data 'thinking': its s1K, 768 problems)")
     recipes: tuple[str, ...] = knob(tuple(RECIPES), doc="lora / full: SFT on the plan's data; self: LoRA SFT on "
                                     "the pruned model's own correct answers; grpo: RL with a correctness reward")
     organism_data: str = knob("organism", doc="SFT data of the organism's lora / full recipes (its own "
                               "training distribution: the s1K analogue)")
-    reference_data: str = knob("distill", doc="SFT data of the reference's lora / full recipes (the unpruned "
-                               "model's correct traces: self-distillation)")
+    reference_data: str = knob("thinking", doc="SFT data of the reference's lora / full recipes (the thinking "
+                               "SmolLM2's own training traces: its s1K)")
     organism_train_tasks: tuple[str, ...] = knob(("organism_chain@2", "organism_recall_open"),
                                                  doc="problems of the organism's self / grpo recipes")
-    reference_train_tasks: tuple[str, ...] = knob(("chain_sum@2",), doc="problems of the reference's distill, "
+    reference_train_tasks: tuple[str, ...] = knob(("chain_sum@15",), doc="problems of the reference's distill, "
                                                   "self and grpo recipes")
     n_train_problems: int = knob(200, ge=1, doc="training problems per task (problem seed 1; evaluation's are "
                                  "kept out)")
@@ -84,7 +88,7 @@ class RecoveryPlan(DerivedPlan):
     reference_lr: tuple[float, ...] = knob((2e-4, 2e-5, 1e-5), ge=0.0, doc="learning rates of LoRA SFT, full "
                                            "SFT and GRPO on the reference")
     organism_epochs: float = knob(2.0, ge=0.01, doc="passes over the organism's SFT data (2048 conversations)")
-    reference_epochs: float = knob(3.0, ge=0.01, doc="passes over the reference's SFT data (its kept traces)")
+    reference_epochs: float = knob(2.0, ge=0.01, doc="passes over the reference's SFT data")
     organism_grpo_steps: int = knob(60, ge=1, doc="GRPO optimizer steps on the organism")
     reference_grpo_steps: int = knob(30, ge=1, doc="GRPO optimizer steps on the reference")
     num_generations: int = knob(8, ge=2, doc="GRPO samples per problem")
@@ -185,6 +189,15 @@ class RecoveryPlan(DerivedPlan):
                       for label, name, n in rows]
         return cells
 
+    def budget_cells(self, arms: dict[str, list]) -> list:
+        """Every arm of a model that thinks at each of chapter 05's thinking budgets, on its budget set."""
+        pruning = self.pruning
+        return [study.Cell(model, label, n, task, pruning.evaluation_of(model, name, task, thinking_budget=budget),
+                           {"budget": budget})
+                for model, rows in arms.items() if pruning.thinks(model)
+                for task in [study.Task.parse(pruning.budget_task_of(model))]
+                for label, name, n in rows for budget in pruning.budgets]
+
 
 def loss_curves(runs: dict[str, Run]) -> pd.DataFrame:
     """Every recovery's logged losses and rewards in long form (recipe, step, kind, loss, reward)."""
@@ -212,7 +225,7 @@ def _arrow(before: float | None, after: float | None) -> str:
 def versus_pruned(table: pd.DataFrame, cells: list, store: RunStore, pruned_arms: dict[str, str]) -> pd.DataFrame:
     """For each recovered arm and task, the paired change in accuracy against its model's pruned arm (95% CI) and
     the share of what pruning took that came back (point estimate; undefined when pruning took nothing)."""
-    scores = {(c.model, c.method, c.task.label): evaluation.per_problem(c.config, store) for c in cells}
+    scores = {(c.model, c.method, c.task.label): study.scores(c.config, store) for c in cells}
     rows = []
     for row in table.itertuples():
         pruned = pruned_arms[row.model]
@@ -242,10 +255,38 @@ def with_gain_vs_pruned(gains: pd.DataFrame, cells: list, store: RunStore,
     for _, row in gains.iterrows():
         change = evaluation.paired_gain(by_arm[(row["model"], pruned_arms[row["model"]])],
                                         by_arm[(row["model"], row["method"])])
-        rows.append({"gain change vs pruned": interval(change.value, change.low, change.high),
+        rows.append({"measure": f"pass@{row['k']} − pass@1",
+                     "gain change vs pruned": interval(change.value, change.low, change.high),
                      "gain change vs pruned value": change.value, "gain change vs pruned low": change.low,
                      "gain change vs pruned high": change.high})
     return pd.concat([gains.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+
+
+def slope_gains(cells: list, store: RunStore, pruned_arms: dict[str, str]) -> pd.DataFrame:
+    """Per arm: accuracy gained per doubling of the thinking budget (chapter 05's slope) and its paired changes
+    against the unpruned and the pruned arm, over the same problems (a slope is linear in the per-problem scores,
+    so the change of slopes is the slope of the per-problem differences, bootstrapped over problems)."""
+    curves = {(model, arm): (task, x, frame) for (model, arm, _, task), (x, frame)
+              in study.curves(cells, store, "budget", transform=np.log2).items()}
+    rows = []
+    for (model, arm), (task, x, frame) in curves.items():
+        row = {"model": model, "method": arm, "task": task.label, "measure": "accuracy per doubling of the budget"}
+        for name, against in (("slope", None), ("gain change vs unpruned", "unpruned"),
+                              ("gain change vs pruned", pruned_arms[model])):
+            matrix = frame if against is None else frame - curves[(model, against)][2]
+            estimate = metrics.slope_ci(x, matrix.dropna().to_numpy())
+            row[name] = interval(estimate.value, estimate.low, estimate.high)
+            row[f"{name} value"], row[f"{name} low"], row[f"{name} high"] = \
+                estimate.value, estimate.low, estimate.high
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def slope_table(slopes: pd.DataFrame) -> pd.DataFrame:
+    """The budget slopes as the book shows them: per arm, the slope and its changes against the unpruned model
+    (negative: still flattened) and the pruned one (positive: some came back)."""
+    return slopes[["model", "method", "task", "slope", "gain change vs unpruned", "gain change vs pruned"]].rename(
+        columns={"method": "arm", "slope": "accuracy per doubling (95% CI)"})
 
 
 def gain_table(gains: pd.DataFrame) -> pd.DataFrame:
@@ -273,9 +314,10 @@ def pruned_gain_shrank(gains: pd.DataFrame, pruned_arm: str) -> bool:
     return bool(gains[gains["method"] == pruned_arm].iloc[0]["gain change vs unpruned high"] < 0)
 
 
-def recovery_findings(static: pd.DataFrame, changes: pd.DataFrame, gains: pd.DataFrame) -> dict[str, str]:
+def recovery_findings(static: pd.DataFrame, changes: pd.DataFrame, gains: pd.DataFrame,
+                      slopes: pd.DataFrame) -> dict[str, str]:
     """Per model, one sentence: what pruning took, what each recipe gave back on each task (paired change against
-    the pruned model), and whether the sampling gain came back."""
+    the pruned model), and whether the sampling gain and, for a model that thinks, the budget slope came back."""
     findings = {}
     for model, group in changes.groupby("model", sort=False):
         lost = static[(static["model"] == model) & (static["pruned_layers"] > 0)]
@@ -295,6 +337,13 @@ def recovery_findings(static: pd.DataFrame, changes: pd.DataFrame, gains: pd.Dat
                                     else f" ({outcome(r)})")
                                  for _, r in sampled[sampled["pruned_layers"] > 0].iterrows())
                      + ("" if shrank else " (the pruned gain did not shrink: nothing to restore)"))
+        curve = slopes[slopes["model"] == model]
+        if len(curve):
+            lost = pruned_gain_shrank(curve, pruned)
+            parts.append("accuracy per doubling of the budget: " + ", ".join(
+                f"{r['method']} {r['slope']}" + ("" if r["method"] in (pruned, "unpruned") or not lost
+                                                 else f" ({outcome(r)})") for _, r in curve.iterrows())
+                         + ("" if lost else " (the pruned slope did not shrink: nothing to restore)"))
         findings[model] = f"{model} — " + "; ".join(parts)
     return findings
 
@@ -309,16 +358,16 @@ CLAIMS = (  # claim, the paper's words, the recipes (RECIPES keys) that test it,
 def recovery_claims(gains: pd.DataFrame, pruned_arms: dict[str, str],
                     recipe_arms: dict[str, dict[str, str]]) -> pd.DataFrame:
     """C5 (SFT does not restore scaling) and the reviewers' question (does RL-style or self-generated SFT?) as
-    "paper vs ours" rows: per model, the ``outcome`` of each recipe on the flattened gain of k samples
-    (``with_gain_vs_pruned`` rows). ``recipe_arms`` gives, per model, each recipe's arm label. A model whose
-    pruned gain did not shrink has nothing to restore and is left out; inconclusive recoveries count for neither
-    side."""
+    "paper vs ours" rows: per model and measure of scaling (the gain of k samples, ``with_gain_vs_pruned`` rows;
+    the budget slope, ``slope_gains`` rows), the ``outcome`` of each recipe. ``recipe_arms`` gives, per model,
+    each recipe's arm label. A measure the pruned model did not lose has nothing to restore and is left out;
+    inconclusive recoveries count for neither side."""
     rows = []
     for claim, paper_text, recipes, claimed in CLAIMS:
         parts, hits, total = [], 0, 0
-        for model, group in gains.groupby("model", sort=False):
+        for (model, measure), group in gains.groupby(["model", "measure"], sort=False):
             if not pruned_gain_shrank(group, pruned_arms[model]):
-                parts.append(f"{model}: its pruned gain did not shrink (nothing to restore)")
+                parts.append(f"{model}, {measure}: the pruned model did not lose it (nothing to restore)")
                 continue
             labels = [recipe_arms[model][r] for r in recipes if r in recipe_arms[model]]
             for _, row in group[group["method"].isin(labels)].iterrows():
@@ -326,7 +375,7 @@ def recovery_claims(gains: pd.DataFrame, pruned_arms: dict[str, str],
                 if result != "inconclusive":
                     hits += (result == "restored") == claimed
                     total += 1
-                parts.append(f"{model} {row['method']}: {result} (gain change vs unpruned "
+                parts.append(f"{model} {row['method']}, {measure}: {result} (change vs unpruned "
                              f"{row['gain change vs unpruned']}, vs pruned {row['gain change vs pruned']})")
         ours = "; ".join(parts) or "—"
         if total == 0:
@@ -361,8 +410,16 @@ def recovery_runs(plan: RecoveryPlan, store: RunStore) -> dict[str, Run]:
 
 def claims(plan: RecoveryPlan, store: RunStore, *, options: BackendOptions | None = None) -> pd.DataFrame:
     """The recovery chapter's "paper vs ours" rows recomputed from its stored runs (the summary page's rows)."""
-    cells = plan.sampling_cells(arms(plan, store, options=options))
-    evaluation.sweep([c.config for c in cells], store, options=options)
-    gains = with_gain_vs_pruned(sampling_gains(cells, store), cells, store, plan.pruned_arms())
-    return recovery_claims(gains, plan.pruned_arms(), plan.recipe_arms(store))
+    recovered = arms(plan, store, options=options)
+    cells, budgets = plan.sampling_cells(recovered), plan.budget_cells(recovered)
+    evaluation.sweep([c.config for c in cells + budgets], store, options=options)
+    return recovery_claims(scaling_gains(plan, cells, budgets, store), plan.pruned_arms(), plan.recipe_arms(store))
+
+
+def scaling_gains(plan: RecoveryPlan, sampling: list, budgets: list, store: RunStore) -> pd.DataFrame:
+    """Both measures of scaling per arm, against the unpruned and the pruned arm: the gain of k samples and the
+    budget slope (the rows ``recovery_claims`` reads)."""
+    pruned = plan.pruned_arms()
+    return pd.concat([with_gain_vs_pruned(sampling_gains(sampling, store), sampling, store, pruned),
+                      slope_gains(budgets, store, pruned)], ignore_index=True)
 

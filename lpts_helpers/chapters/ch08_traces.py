@@ -45,20 +45,21 @@ class AnalysisPlan(DerivedPlan):
     measured for loops, diversity and self-reflection (``lpts_helpers.methods.analysis``)."""
 
     PROFILE_DEFAULTS = {
-        "smoke": {"reference_answer_tokens": 24, "paper_samples": 1},
+        "smoke": {"paper_samples": 1},
         "default": {},
-        "paper": {"reference_answer_tokens": None, "line_split_models": ()},
+        "paper": {"line_split_models": ()},
     }
 
-    reference_answer_tokens: int | None = knob(256, ge=1, doc="answer tokens of the reference's traces (SmolLM2 "
-                                               "answers without a thinking section; chapter 04's 48 tokens leave "
-                                               "no room for a loop); None: the pruning plan's")
+    reference_answer_tokens: int | None = knob(None, ge=1, doc="answer tokens of the reference's traces, for a "
+                                               "reference that answers without thinking (room for a loop); None: "
+                                               "the pruning plan's (chapter 04's runs)")
     paper_samples: int | None = knob(None, ge=1, doc="the paper's s1.1-7B traces measured per problem (of 8; "
                                      "Self-BLEU takes ~1 min for all 16 here); None: all")
     loop_n: int = knob(10, ge=2, doc="tokens per n-gram of a repeated span (a loop)")
     loop_repeats: int = knob(3, ge=2, doc="occurrences that make an n-gram a repeated span")
     loop_fraction: float = knob(0.2, ge=0.0, le=1.0, doc="looping fraction of tokens from which a trace loops")
-    line_split_models: tuple[str, ...] = knob(("organism",), doc="models whose traces put one step per line "
+    line_split_models: tuple[str, ...] = knob(("organism", "smollm2-135m-think"), doc="models whose traces put "
+                                              "one step per line "
                                               "with no sentence punctuation: Self-BLEU sentences end at lines")
     judge_model: str | None = knob(None, doc="the self-reflection judge's model; None = lexical measure only")
     judge_base_url: str | None = knob(None, doc="the judge's OpenAI-compatible endpoint")

@@ -149,14 +149,15 @@ def _control_counts(gap: pd.DataFrame) -> tuple[int, int, int, int]:
 
 
 def findings(fits: pd.DataFrame, gap: pd.DataFrame, thinking: str, control: str) -> dict[str, str]:
-    """The chapter's verdict: per model, the two-parameter fit (ε and a) unpruned and at the deepest level, how
-    often the pure form (a = 1) is rejected and how often the fit predicts the longer chains out of sample; and
-    whether the thinking model lost more than its control."""
+    """The chapter's verdict: per model, the two-parameter fit (ε and a) unpruned and at the deepest level that
+    still solves a chain, how often the pure form (a = 1) is rejected and how often the fit predicts the longer
+    chains out of sample; and whether the thinking model lost more than its control."""
     out = {}
     for model, rows in fits.groupby("model", sort=False):
         two, one = rows[rows["form"] == "two"], rows[(rows["form"] == "one") & rows["p"].notna()]
         unpruned = two[two["pruned_layers"] == 0].iloc[0]
-        deepest = two[two["pruned_layers"] == two["pruned_layers"].max()]
+        solved = two[two["epsilon"].notna()]  # a level that solves no chain has no ε to report
+        deepest = two[two["pruned_layers"] == (solved if len(solved) else two)["pruned_layers"].max()]
         rejected, fitted = _rejected(one)
         text = (f"{model}: per-step error ε {unpruned['ε (95% CI)']} and start a {unpruned['a (95% CI)']} unpruned; "
                 f"at {int(deepest['pruned_layers'].iloc[0])} layers cut "
@@ -200,8 +201,9 @@ def claims(plan: BeyondPlan, store: RunStore, *, options: Any = None) -> pd.Data
 def key_numbers(fits: pd.DataFrame, gap: pd.DataFrame, thinking: str, control: str, reference: str
                 ) -> dict[str, str]:
     """The numbers the chapter's prose cites, by glue key: the two-parameter fit of each model unpruned (ε, and
-    a for the thinking model) and of the thinking model at its deepest level per method, how often its pure form
-    is rejected and its out-of-sample prediction holds, and the thinking-vs-control count."""
+    a for the thinking model) and of the thinking model at its deepest level per method, the reference's at its
+    shallowest cut and its start (a) at the deeper ones, how often the thinking model's pure form is rejected and
+    the out-of-sample prediction holds (the reference's too), and the thinking-vs-control count."""
     two = fits[fits["form"] == "two"]
     mine = two[two["model"] == thinking]
     deepest = int(mine["pruned_layers"].max())
@@ -215,6 +217,18 @@ def key_numbers(fits: pd.DataFrame, gap: pd.DataFrame, thinking: str, control: s
     out["pure_rejected"] = "{} of {}".format(*_rejected(
         fits[(fits["model"] == thinking) & (fits["form"] == "one") & fits["p"].notna()]))
     out["predicted"] = "{} of {}".format(*_held_out(mine))
+    theirs = two[two["model"] == reference]
+    cut = theirs[theirs["pruned_layers"] > 0].sort_values("pruned_layers")
+    if len(cut):  # the shallowest cut's fit, and a at the deeper cuts that still solve a chain
+        first = cut.iloc[0]
+        out["reference_first_cut"] = str(int(first["pruned_layers"]))
+        out["reference_first_eps"], out["reference_first_a"] = f"{first['epsilon']:.3f}", f"{first['a']:.2f}"
+        deeper = cut.iloc[1:][cut.iloc[1:]["a"].notna()]
+        out["reference_deeper"] = (
+            "a {} with {} layers cut".format(" and ".join(f"{a:.2f}" for a in deeper["a"]),
+                                             " and ".join(str(int(n)) for n in deeper["pruned_layers"]))
+            if len(deeper) else "no deeper cut solves a chain")
+    out["reference_predicted"] = "{} of {}".format(*_held_out(theirs))
     if not gap.empty:
         _, worse, better, total = _control_counts(gap)
         out["gap_worse"], out["gap_better"] = f"{worse} of {total}", str(better)
