@@ -1,6 +1,7 @@
 # The two commands a new user needs (see README.md):
 #   make book    build the whole book on the embedded default (creates .venv on first use)
 #   make test    unit tests, a smoke build of every chapter, nbval over it, and the offline browser check
+#   make publish the book as one folder ready to upload (build/publish), checked offline
 # Options: PROFILE=smoke|default|paper, ARGS='-p key value --chapters 00', FRESH=1 (recompute every result).
 
 PYTHON ?= python3
@@ -14,10 +15,10 @@ TORCH_SPEC ?= torch==2.13.0
 SMOKE := build/smoke
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: install book organism test smoke unit browser check-book sync clean-build clean-runs prune-runs help
+.PHONY: install book publish organism test smoke unit browser check-book sync clean-build clean-runs prune-runs help
 
 help:
-	@sed -n '1,5p' Makefile
+	@sed -n '1,6p' Makefile
 
 install: $(VENV)/.installed
 
@@ -39,6 +40,12 @@ organism: install
 
 check-book:
 	$(PY) -m lpts_helpers.book.browser build/$(PROFILE)/_build/html
+
+# The rendered book as one folder to upload as a static site (GitHub Pages: .github/workflows/book.yml), checked
+# in headless Chromium with the network off exactly as it will be served.
+publish: book browser
+	$(PY) -m lpts_helpers.book.publish build/$(PROFILE) build/publish
+	$(PY) -m lpts_helpers.book.browser build/publish
 
 # Debian's chromium for the offline browser check (only possible as root; otherwise install it yourself).
 browser:

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # One decoder layer is under 4% of every pretrained model's depth, and the embedded 135M default runs offline but is at the floor on the paper's math
+# # A decoder layer is a small share of every model's depth; the default runs offline
 #
 # This chapter sets up what the rest of the book measures: the models (the embedded default that runs on a laptop
 # CPU, and the paper's models for users with GPUs), the four benchmarks of the paper, and one real prompt →
@@ -52,7 +52,7 @@ from lpts_helpers.tasks import benchmarks
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 
-# %%
+# %% tags=["hide-output"]
 completion_config = evaluation.EvalConfig.for_profile(
     profile, model=model, backend=backend, benchmark=benchmark, n_problems=n_problems,
     max_answer_tokens=max_answer_tokens, extractor="flex")

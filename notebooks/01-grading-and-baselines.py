@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # The grader reads every gold answer right; SmolLM2-135M matches its published static-benchmark scores but not the paper's math
+# # The grader reads every gold answer right; SmolLM2 matches its published static scores
 #
 # Every claim in this book is an accuracy difference, often on a few dozen problems, so this chapter checks the
 # grader and measures the unpruned baselines the pruning chapters compare against. It reproduces no figure of
@@ -55,7 +55,7 @@ from lpts_helpers.engine import evaluation, generation, likelihood
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 
-# %%
+# %% tags=["hide-output"]
 plan = ch01_baselines.BaselinePlan.for_profile(profile, model=model, backend=backend, chain_lengths=chain_lengths,
                                       n_problems=n_problems, max_answer_tokens=max_answer_tokens,
                                       mmlu_questions=mmlu_questions, static_questions=static_questions)

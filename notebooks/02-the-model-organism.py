@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Three organism seeds know their facts and 24-step chains; SmolLM2, taught to think, leaves headroom on long ones
+# # The organism knows its facts and chains; SmolLM2, taught to think, leaves long-chain headroom
 #
 # The paper's claims are about reasoning models, and the real model we can run here (SmolLM2-135M) solves
 # almost no multi-step problem (chapter 01). So the book trains its own reasoning model in miniature, on this

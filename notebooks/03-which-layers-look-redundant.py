@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Which layers look redundant: half of the thinking SmolLM2's layers are nearly free on text, but none can go without most of its long sums
+# # Many thinking-SmolLM2 layers look free on text, yet none spares its long sums
 #
 # The paper prunes by three rules. **ShortGPT** removes the layers whose output is most similar to their input
 # (lowest Block Influence, BI = 1 − cos between a layer's input and output hidden states, on calibration text);
@@ -53,7 +53,7 @@ from lpts_helpers.core import verdicts
 from lpts_helpers.core.store import RunStore
 from lpts_helpers.methods import prune, redundancy, study
 
-# %%
+# %% tags=["hide-output"]
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 plan = pruning.PruningPlan.for_profile(profile)

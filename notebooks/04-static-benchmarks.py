@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Static benchmarks: long chains break first — one ShortGPT layer costs the thinking SmolLM2 three quarters of its long sums and almost none of its knowledge
+# # Long chains break first: one cut layer costs most long sums and little knowledge
 #
 # The paper's first finding: cutting layers leaves knowledge (MMLU) nearly intact while long-chain reasoning
 # (AIME24, MATH500) collapses after one or two layers. Here every model is pruned by each method, 0 to about 25%
@@ -78,7 +78,7 @@ from lpts_helpers.core.store import RunStore
 from lpts_helpers.engine.generation import BackendOptions
 from lpts_helpers.methods import study
 
-# %%
+# %% tags=["hide-output"]
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
@@ -142,7 +142,7 @@ verdicts.findings_view(findings)
 # pruning, against the paper's retention, and whether ours agrees.
 
 # %%
-ch04_static.static_claims(table, paper.static_table())
+verdicts.claims_view(ch04_static.static_claims(table, paper.static_table()))
 
 # %% [markdown]
 # ## References

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Sequential scaling: one cut layer takes most of what a longer budget buys the thinking SmolLM2; forced "Wait" hurts every model
+# # One cut layer takes most of what a longer thinking budget buys
 #
 # A reasoning model gets better when it thinks longer: s1's budget forcing cuts the thinking at a budget of tokens
 # (then asks for the answer with "Final Answer:"), or suppresses the end of thinking and appends "Wait" so that the
@@ -67,7 +67,7 @@ from lpts_helpers.core.store import RunStore
 from lpts_helpers.engine.generation import BackendOptions
 from lpts_helpers.methods import study
 
-# %%
+# %% tags=["hide-output"]
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
@@ -115,7 +115,7 @@ verdicts.findings_view(findings)
 # ## Paper vs ours
 
 # %%
-ch05_sequential.sequential_claim(slopes)
+verdicts.claims_view(ch05_sequential.sequential_claim(slopes))
 
 # %% [markdown]
 # ## References

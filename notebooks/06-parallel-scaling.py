@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Parallel scaling: pruned samples still hit answers an oracle would pick, but majority voting stops paying
+# # Pruned samples still find right answers, but majority voting stops paying
 #
 # The other way to spend compute at test time is to sample many answers: pass@k counts a problem solved when any
 # of k samples is right (the ceiling of a perfect verifier), maj@k when the most frequent answer is. The paper
@@ -67,7 +67,7 @@ from lpts_helpers.core import paper, verdicts
 from lpts_helpers.core.store import RunStore
 from lpts_helpers.engine.generation import BackendOptions
 
-# %%
+# %% tags=["hide-output"]
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
@@ -110,7 +110,7 @@ verdicts.findings_view(findings)
 # ## Paper vs ours
 
 # %%
-ch06_parallel.parallel_claim(gains, paper.parallel_table())
+verdicts.claims_view(ch06_parallel.parallel_claim(gains, paper.parallel_table()))
 
 # %% [markdown]
 # ## References

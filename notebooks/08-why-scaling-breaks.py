@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Why scaling breaks: one cut layer leaves the thinking SmolLM2's traces looking whole, only wrong; deeper cuts loop or stall on "Wait"
+# # One cut layer leaves traces whole but wrong; deeper cuts loop or stall
 #
 # The paper explains the collapse of pruned models by what their reasoning traces show: they fall into recurring
 # loops, their text grows repetitive (a higher Self-BLEU within each response) and they reflect less — fewer
@@ -70,11 +70,12 @@ from myst_nb import glue
 from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch08_traces
 from lpts_helpers.chapters.ch08_traces import AnalysisPlan
+from lpts_helpers.core import verdicts
 from lpts_helpers.core.store import RunStore
 from lpts_helpers.engine.generation import BackendOptions
 from lpts_helpers.methods import analysis
 
-# %%
+# %% tags=["hide-output"]
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=32)
@@ -185,7 +186,7 @@ ch08_traces.judge_report(paper_measures, measures)
 # %%
 findings = ch08_traces.findings(table, paper_summary)
 glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-ch08_traces.trace_claims(changed, changed_samples)
+verdicts.claims_view(ch08_traces.trace_claims(changed, changed_samples))
 
 # %% [markdown]
 # ## References

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Why long chains break: one cut layer multiplies the thinking SmolLM2's per-step error eightfold; deeper cuts break the chain's start
+# # One cut layer multiplies the per-step error; deeper cuts break the chain's start
 #
 # The paper shows long chains collapsing after pruning but does not say why, and its reviewers found that thin.
 # The simplest explanation is arithmetic: if each step of a chain goes right with probability 1 − ε, a chain of k
@@ -71,7 +71,7 @@ from lpts_helpers.core import verdicts
 from lpts_helpers.core.store import RunStore
 from lpts_helpers.engine.generation import BackendOptions
 
-# %%
+# %% tags=["hide-output"]
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)
@@ -86,7 +86,7 @@ pruning = plan.pruning
 cells = plan.chain_cells(store)
 scores = ch09_compounding.chain_scores(cells, store, options=options)
 holdout = {model: plan.holdout(model, pruning) for model in pruning.models()}
-fits = ch09_compounding.fit_table(scores, holdout)
+fits = ch09_compounding.stored_fit_table(scores, holdout, store)
 plots.compounding_chart(ch09_compounding.curves(scores, fits), title="Accuracy vs chain length: measured (95% CI) "
                         "and the fit a·(1 − ε)^k (dashed)")
 

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # What pruning buys: at equal compute no pruned setting beats the unpruned model it can afford, and the pruned thinking SmolLM2 always loses
+# # At equal compute, no pruned setting beats the unpruned model it can afford
 #
 # Pruning is meant to save compute; test-time scaling spends it. A reader deciding whether to prune wants one
 # axis for both: the decoder-layer passes a problem costs, layers × generated tokens × samples (the same per-layer
@@ -57,7 +57,7 @@ from lpts_helpers.core.store import RunStore
 from lpts_helpers.engine.generation import BackendOptions
 from lpts_helpers.methods import frontier
 
-# %%
+# %% tags=["hide-output"]
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=False, batch_size=64)

@@ -14,53 +14,60 @@
 # ---
 
 # %% [markdown]
-# # The paper's claims beside ours
+# # The paper's claims beside ours: long chains and scaling break, knowledge holds
 #
 # The paper makes eight claims (C1–C8); its reviewers asked three more questions it did not test (why reasoning is
 # fragile, whether a model that does not reason in writing loses as much, and what pruning buys at equal compute —
 # R1–R3 here). This page sets each of the paper's reported numbers beside what our runs show, for the model
-# organism and SmolLM2-135M-Instruct taught to think the s1 way (chapter 02). Every row is recomputed from the stored runs of chapters 04–10 each time the book is
-# built, with the same functions those chapters use, so this page never disagrees with them; the chapters'
-# own verdicts are glued below. The paper's numbers are read from the figures of its repository README (±0.02);
-# its main model is Qwen3-8B.
+# organism and SmolLM2-135M-Instruct taught to think the s1 way (chapter 02). Each piece of evidence is one model
+# on one task in one pruned (or recovered) variant, computed from the stored runs of chapters 04–10 with the same
+# functions those chapters use, so this page never disagrees with them (the rows are stored too, and computed
+# afresh whenever a run they read or the code changes). The paper's numbers are read from the figures of its
+# repository README; its main model is Qwen3-8B.
 #
 # **Verdict.** {glue:text}`verdict`
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
-# %%
+# %% tags=["remove-input"]
 from myst_nb import glue
 
 from lpts_helpers.book import plots
-from lpts_helpers.chapters import ch04_static, ch90_summary, pruning
-from lpts_helpers.core import paper
+from lpts_helpers.chapters import ch90_summary, pruning
+from lpts_helpers.core import verdicts
 from lpts_helpers.core.store import RunStore
-from lpts_helpers.methods import study
 
-# %%
+# %% tags=["remove-input"]
 plots.enable_offline_charts()
 store = RunStore(store_dir)
 plan = pruning.PruningPlan.for_profile(profile)
+evidence = ch90_summary.all_evidence(plan, store)
+claims = verdicts.claim_verdicts(evidence)
+ch90_summary.write_claims(evidence, store)
+glue("verdict", ch90_summary.claims_verdict(evidence), display=False)
 
-# %%
-static = study.compare(plan.static_cells(store), store)
-table = ch90_summary.claim_table(plan, store, static=static)
-glue("verdict", ch90_summary.claims_verdict(table), display=False)
-table.style.hide(axis="index").set_properties(**{"text-align": "left", "white-space": "normal"})
+# %% tags=["remove-input"]
+plots.claims_chart(evidence, claims, title="Each claim: ours (95% CI, coloured by the claim's verdict) and the "
+                   "paper's number (black diamond)")
 
 # %% [markdown]
-# ## Knowledge, short and long chains after about three pruned layers
+# ## The claims, one line each
 #
-# The share of the unpruned accuracy each benchmark keeps with three layers cut by ShortGPT: the paper's
-# Qwen3-8B (3 of 36 layers) beside our informative model-task pairs (3 of 12 layers for the organism and its
-# control, 3 of 30 for the thinking SmolLM2, whose knowledge side is ARC-Easy, PIQA, HellaSwag and OpenBookQA),
-# with 95% intervals.
+# A claim agrees when every conclusive piece of evidence for it does, disagrees when none does, and is "partly"
+# in between; "as the paper says" counts them. The table below gives every piece of evidence with its 95%
+# interval; <a href="../claims.csv" download>claims.csv</a> has the same rows as data.
 
-# %%
-plots.retention_beside_paper_chart(ch04_static.retention_points(static, paper.static_table()),
-                                   title="Retention after about three pruned layers: paper vs ours")
+# %% tags=["remove-input"]
+claims.style.hide(axis="index")
+
+# %% [markdown]
+# ## The evidence, model by model
+
+# %% tags=["remove-input"]
+verdicts.claims_view(evidence).style.hide(axis="index").set_properties(
+    **{"text-align": "left", "white-space": "normal"})
 
 # %% [markdown]
 # ## What the setting chapters established

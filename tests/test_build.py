@@ -3,6 +3,7 @@
 import ast
 import json
 
+import pandas as pd
 import pytest
 
 from lpts_helpers.book import build
@@ -67,6 +68,22 @@ def test_fingerprint_changes_with_source_and_parameters(tmp_path):
     assert first != build.fingerprint(source, {"profile": "default"})
     source.write_text("a = 2\n")
     assert first != build.fingerprint(source, {"profile": "smoke"})
+    assert (build.PACKAGE_DIR / "chapters" / "ch90_summary.py").is_file()  # every helper module counts, not the
+    # build's own folder only (a chapter module's edit once left every chapter "unchanged")
+
+
+@pytest.mark.slow
+def test_pages_hide_the_injected_parameters_and_fold_configuration_dumps(smoke_book):
+    from lpts_helpers.book.browser import chapter_pages
+
+    for page in chapter_pages(smoke_book):
+        html = page.read_text()
+        # the smoke build injects store_dir = "build/smoke/runs"; the page shows the chapter's own defaults only
+        assert "build/smoke/runs" not in html, page
+        if page.stem == "90-summary":  # the summary shows results, not code
+            assert 'class="cell_input' not in html and "claim_table" not in html
+        elif "plan.to_dict()" in html:  # a configuration dump is folded behind a toggle
+            assert "tag_hide-output" in html, page
 
 
 @pytest.mark.slow
@@ -185,11 +202,20 @@ def test_smoke_pruning_chapters_glue_verdicts_that_match_their_stored_runs(smoke
     assert verdict("06-parallel-scaling") == " ".join(f"{t}." for t in ch06_parallel.parallel_findings(gains).values())
     assert "ShortGPT's first pick is layer" in verdict("03-which-layers-look-redundant")
     claims = ch90_summary.core_claims(plan, store)
-    thinking = [m for m in plan.models() if plan.thinks(m)]  # a budget and a forced-Wait row each
-    sampled = {(c.model, c.task.label) for c in plan.sampling_cells(store)}  # a parallel row each
-    assert [c[:2] for c in claims["claim"]] == ["C1", "C2", "C2"] + ["C3"] * 2 * len(thinking) + ["C4"] * len(sampled)
+    thinking = [m for m in plan.models() if plan.thinks(m)]  # a budget and a forced-Wait row per method each
+    sampled = {(c.model, c.task.label) for c in plan.sampling_cells(store)}  # a parallel row per method each
+    static_pairs = {(c.model, c.task.label) for c in plan.static_cells(store)}  # a C1/C2/C2′ row each
+    prefixes = [c[:2] for c in claims["claim"]]
+    assert sorted(prefixes[:len(static_pairs)]) == prefixes[:len(static_pairs)]
+    assert set(prefixes[:len(static_pairs)]) <= {"C1", "C2"}
+    assert prefixes[len(static_pairs):] == (["C3"] * 2 * len(thinking) * len(plan.methods)
+                                            + ["C4"] * len(sampled) * len(plan.methods))
     summary = (site / "90-summary.ipynb").read_text()
     assert all(claim in summary for claim in ("C1 knowledge", "C4 parallel", "C8 pruned models reflect less"))
+    written = pd.read_csv(smoke_book.parents[1] / "claims.csv")  # beside the smoke store, and in the site
+    evidence = ch90_summary.all_evidence(plan, store)
+    assert len(written) == len(evidence) and (smoke_book / "claims.csv").read_text() == \
+        (smoke_book.parents[1] / "claims.csv").read_text()
 
 
 @pytest.mark.slow
@@ -216,7 +242,7 @@ def test_smoke_recovery_chapter_glues_a_verdict_from_its_stored_runs(smoke_book)
     assert glued == " ".join(f"{t}." for t in ch07_recovery.recovery_findings(static, changes, gains,
                                                                             slopes).values())
     claims = ch07_recovery.claims(plan, store)
-    assert [c[:3] for c in claims["claim"]] == ["C5 ", "C5′"]
+    assert list(dict.fromkeys(c[:3] for c in claims["claim"])) == ["C5 ", "C5′"]  # evidence rows, in claim order
     assert "C5 SFT (LoRA or full)" in (site / "90-summary.ipynb").read_text()
 
 
@@ -237,7 +263,7 @@ def test_smoke_analysis_chapter_glues_its_verdict_and_the_summary_has_its_claims
     glued = ast.literal_eval(build.glued_values(site / "08-why-scaling-breaks.ipynb")["verdict"])
     assert glued == " ".join(f"{t}." for t in ch08_traces.findings(table, paper_summary).values())
     claims = ch08_traces.claims(plan, store)
-    assert [c[:2] for c in claims["claim"]] == ["C6", "C7", "C8"]
+    assert list(dict.fromkeys(c[:2] for c in claims["claim"])) == ["C6", "C7", "C8"]
     summary = (site / "90-summary.ipynb").read_text()
     assert "C7 pruned models lose diversity" in summary and "not measured yet" not in summary
 
@@ -248,3 +274,45 @@ def test_fresh_keeps_the_trained_organisms(tmp_path):
     build.clear_store(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["organism", "organism-consolidation"]
     assert build.TRAINED_STAGES == (organism.OrganismConfig.STAGE, organism.ConsolidationConfig.STAGE)
+
+
+def _fake_build(root, chapters, *, claims=True, page="<html><body>chapter</body></html>"):
+    html = root / "_build" / "html"
+    (html / "notebooks").mkdir(parents=True)
+    (html / "index.html").write_text(page)
+    for chapter in chapters:
+        (html / "notebooks" / f"{chapter.stem}.html").write_text(page)
+    if claims:
+        (html / "claims.csv").write_text("claim\nC1\n")
+    return root
+
+
+def test_publish_copies_a_complete_self_contained_build(tmp_path):
+    from lpts_helpers.book import publish
+
+    chapters = build.toc_chapters()
+    dest = publish.publish(_fake_build(tmp_path / "b", chapters), tmp_path / "site")
+    assert (dest / ".nojekyll").exists() and (dest / "claims.csv").read_text() == "claim\nC1\n"
+    assert (dest / "notebooks" / f"{chapters[-1].stem}.html").exists()
+    with pytest.raises(SystemExit, match=r"lacks chapters \['90-summary'\]"):
+        publish.publish(_fake_build(tmp_path / "partial", chapters[:-1]), tmp_path / "x")
+    with pytest.raises(SystemExit, match="claims.csv is missing"):
+        publish.publish(_fake_build(tmp_path / "noclaims", chapters, claims=False), tmp_path / "x")
+    remote = '<html><head><script src="https://cdn.example.org/vega.js"></script></head></html>'
+    with pytest.raises(SystemExit, match="load assets from another host"):
+        publish.publish(_fake_build(tmp_path / "remote", chapters, page=remote), tmp_path / "x")
+    with pytest.raises(SystemExit, match="no rendered book"):
+        publish.publish(tmp_path / "nothing", tmp_path / "x")
+
+
+@pytest.mark.slow
+def test_the_committed_claims_table_is_what_the_stored_runs_give():
+    """data/claims.csv is the summary's evidence recomputed from data/runs (read back from the stored claim rows
+    while every run they read is unchanged): a result changed without rebuilding the book fails here."""
+    from lpts_helpers.core.paths import claims_file
+    from lpts_helpers.core.store import RunStore
+
+    store = RunStore()
+    evidence = ch90_summary.all_evidence(pruning.PruningPlan.for_profile("default"), store)
+    expected = ch90_summary.claims_csv(evidence).round(4).to_csv(index=False)
+    assert claims_file(store.root).read_text() == expected, "data/claims.csv is out of date: run `make book`"

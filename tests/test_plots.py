@@ -117,3 +117,24 @@ def test_recovery_charts_show_each_arm_and_each_recipes_curve():
     spec = plots.recovery_curves_chart(curves, title="c").to_dict()
     sft, rl = (spec["datasets"][chart["data"]["name"]] for chart in spec["hconcat"])
     assert [row["kind"] for row in sft] == ["heldout", "train"] and [row["reward"] for row in rl] == [0.25]
+
+
+def test_claims_chart_sets_the_papers_number_beside_ours_per_claim():
+    from lpts_helpers.core import verdicts
+
+    rows = [verdicts.evidence_row("C1 knowledge", "thinking SmolLM2, ARC-Easy", "ShortGPT, 1 of 30 layers cut",
+                                  "share kept", 0.95, 0.9, 1.0, "agrees", paper="0.97", paper_value=0.97),
+            verdicts.evidence_row("C4 samples", "organism, sums", "LaCo, 2 of 12 layers cut", "change in gain", -0.1,
+                                  -0.2, 0.0, "disagrees", paper="-0.1", paper_value=-0.1),
+            verdicts.evidence_row("C4 samples", "organism, recall", "LaCo, 2 of 12 layers cut", "change", np.nan,
+                                  np.nan, np.nan, "not testable here", ours="at chance")]
+    evidence = verdicts.claim_table(rows)
+    spec = plots.claims_chart(evidence, verdicts.claim_verdicts(evidence), title="claims").to_dict()
+    assert spec["facet"]["row"]["field"] == "claim" and spec["resolve"]["scale"]["x"] == "independent"
+    data = next(iter(spec["datasets"].values()))
+    assert [d["row"] for d in data] == ["thinking SmolLM2, ARC-Easy · ShortGPT, 1 of 30 layers cut",
+                                        "organism, sums · LaCo, 2 of 12 layers cut"]  # no row without a number
+    assert [d["verdict"] for d in data] == ["agrees", "disagrees"]
+    marks = [layer["mark"] for layer in spec["spec"]["layer"]]
+    assert any(m.get("shape") == "diamond" for m in marks if isinstance(m, dict))
+    assert "<svg" in plots.offline_renderer(spec)["text/html"]

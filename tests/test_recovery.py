@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lpts_helpers.chapters import ch07_recovery
+from lpts_helpers.core import verdicts
 from lpts_helpers.core.config import ConfigError
 from lpts_helpers.engine.generation import BackendOptions
 from lpts_helpers.methods import adapters, recovery, study
@@ -72,7 +73,7 @@ def test_training_problems_never_include_an_evaluation_question():
 def _gain_row(method, vs_unpruned, vs_pruned):
     """A ``with_gain_vs_pruned`` row with the (value, low, high) of both gain changes."""
     row = {"model": "m", "method": method, "pruned_layers": 0 if method == "unpruned" else 2,
-           "measure": "pass@8 − pass@1"}
+           "measure": "pass@8 − pass@1", "task": "chain_sum@15"}
     for name, (value, low, high) in (("gain change vs unpruned", vs_unpruned), ("gain change vs pruned", vs_pruned)):
         row.update({name: f"{value:.2f}", f"{name} value": value, f"{name} low": low, f"{name} high": high})
     return row
@@ -90,14 +91,18 @@ def test_outcomes_and_claims_follow_the_paired_intervals():
                                                                          "inconclusive"]
     arms = {"m": {"lora": "LoRA SFT", "full": "full SFT", "grpo": "GRPO"}}
     claims = ch07_recovery.recovery_claims(gains, {"m": "pruned"}, arms)
-    assert list(claims["agreement"]) == ["partly", "not testable here"]  # C5: 1 of 2; C5′: GRPO inconclusive
-    assert claims["verdict"].iloc[0] == "1 of 2 conclusive recoveries as claimed"
+    assert list(claims["agreement"]) == ["disagrees", "agrees", "inconclusive"]  # LoRA restored; full did not
+    assert claims["variant"].iloc[0] == "LoRA SFT"
+    assert claims["measure"].iloc[0] == "change in pass@8 − pass@1 vs unpruned (restored)"
+    assert claims["model and task"].iloc[0] == "m, 15-term sums" and claims["ours"].iloc[1] == "-0.30 [-0.50, -0.10]"
+    assert verdicts.claim_verdicts(claims)["verdict"].tolist() == ["partly", "not testable here"]  # C5′: nothing
     unharmed = gains.assign(**{"gain change vs unpruned high": 0.1})
-    assert "nothing to restore" in ch07_recovery.recovery_claims(unharmed, {"m": "pruned"}, arms)["ours"].iloc[0]
+    unharmed_claims = ch07_recovery.recovery_claims(unharmed, {"m": "pruned"}, arms)
+    assert set(unharmed_claims["agreement"]) == {"not testable here"}
+    assert unharmed_claims["measure"].str.endswith("(nothing lost)").all()
     slope = gains.assign(measure="accuracy per doubling of the budget")
     both = ch07_recovery.recovery_claims(pd.concat([unharmed, slope]), {"m": "pruned"}, arms)
-    assert both["verdict"].iloc[0] == "1 of 2 conclusive recoveries as claimed"  # the slope counts; the gain not
-    assert "m, pass@8 − pass@1: the pruned model did not lose it" in both["ours"].iloc[0]
+    assert verdicts.claim_verdicts(both)["as the paper says"].iloc[0] == "1 of 2"  # the slope counts; the gain not
 
 
 def test_budget_slopes_and_their_changes_are_paired_over_problems(monkeypatch):

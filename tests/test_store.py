@@ -170,6 +170,21 @@ def test_metrics_follow_the_metric_code_without_recomputing_samples(store):
     assert run.metrics == {"max_y": 4} and store.load(config).metrics == {"max_y": 4}
 
 
+def test_stored_metrics_are_read_back_while_their_code_is_unchanged(store):
+    config, calls = SquaresConfig(n=3), []
+
+    def counted(samples):
+        calls.append(len(samples))
+        return {"rows": len(samples)}
+
+    first = store.run(config, items(config), Recorder(), metrics=counted).metrics
+    for _ in range(3):
+        assert store.run(config, items(config), Recorder(), metrics=counted).metrics == first
+    assert len(calls) == 1  # computed when the run finished, never again on reading
+    marker = json.loads((store.path(config) / MARKER).read_text())
+    assert marker["metrics_code"] == store_module.metrics_code(counted)
+
+
 def test_prune_deletes_runs_not_read_since_a_time(store):
     import os
     import time

@@ -182,30 +182,49 @@ def test_beside_the_paper_maps_benchmarks_to_families():
     assert knowledge["ours"] == "m t 0.90 [0.80, 1.00]"
 
 
-def test_claim_rows_count_how_they_came_out():
+def test_evidence_rows_are_counted_per_claim():
     assert [verdicts.agreement(h, 3) for h in (3, 1, 0)] == ["agrees", "partly", "disagrees"]
-    with pytest.raises(ValueError, match="allowed"):
-        verdicts.verdict_row("C1", "p", "o", "v", "maybe")
-    table = pd.DataFrame([verdicts.verdict_row("C1", "p", "o", "v", "agrees"),
-                          verdicts.verdict_row("C2", "p", "o", "v", "not testable here"),
-                          verdicts.verdict_row("C6", "p", "o", "v", "disagrees"),
-                          verdicts.verdict_row("C7", "p", "o", "v", "disagrees")])
-    assert ch90_summary.claims_verdict(table) == "Of 4 claim rows: 1 agrees, 2 disagrees, 1 not testable here."
+    with pytest.raises(ValueError, match="agrees='maybe' is not allowed"):
+        verdicts.evidence_row("C1", "m, t", "v", "share kept", 0.9, 0.8, 1.0, "maybe")
+    row = verdicts.evidence_row("C1 x", "m, t", "v", "share kept", 0.9, 0.8, 1.0, "agrees", paper="0.97",
+                                paper_value=0.97)
+    assert row["ours"] == "0.90 [0.80, 1.00]" and row["paper value"] == 0.97
+    assert verdicts.evidence_row("C1 x", "m, t", "v", "s", np.nan, np.nan, np.nan, "not testable here",
+                                 ours="at chance")["ours"] == "at chance"
+    evidence = verdicts.claim_table([
+        row, {**row, "agreement": "disagrees"},
+        {**row, "claim": "C2 y", "agreement": "agrees"}, {**row, "claim": "C2 y", "agreement": "inconclusive"},
+        {**row, "claim": "C6 z", "agreement": "not testable here"},
+        {**row, "claim": "R1 w", "agreement": "beyond the paper"}])
+    claims = verdicts.claim_verdicts(evidence).set_index("claim")
+    assert claims["verdict"].to_dict() == {"C1 x": "partly", "C2 y": "agrees", "C6 z": "not testable here",
+                                           "R1 w": "beyond the paper"}
+    assert claims.loc["C1 x", "as the paper says"] == "1 of 2" and claims.loc["C2 y", "as the paper says"] == "1 of 1"
+    assert ch90_summary.claims_verdict(evidence) == ("Of 3 claims about pruning tested here, 1 agrees, 1 partly, 1 "
+                                                     "not testable here; 1 questions the paper left open are "
+                                                     "answered beyond it.")
+    csv = ch90_summary.claims_csv(evidence)
+    assert csv["claim verdict"].tolist() == ["partly", "partly", "agrees", "agrees", "not testable here",
+                                             "beyond the paper"]
 
 
-def test_retention_points_put_the_paper_beside_our_informative_pairs():
+def test_static_claims_judge_each_informative_pair_at_the_level_nearest_three():
     from lpts_helpers.core import paper
 
-    static = pd.DataFrame([{"model": "m", "method": "shortgpt", "pruned_layers": n, "task": "t",
-                            "family": "knowledge", "informative": True, "retention": r, "retention_low": r - 0.1,
-                            "retention_high": r + 0.1} for n, r in ((1, 0.9), (2, 0.7), (8, 0.1))]
-                          + [{"model": "m", "method": "shortgpt", "pruned_layers": 2, "task": "chance",
-                              "family": "long chains", "informative": False, "retention": np.nan,
-                              "retention_low": np.nan, "retention_high": np.nan}])
-    points = ch04_static.retention_points(static, paper.static_table()).set_index("who")
-    assert points.loc["ours: m t", "pruned layers"] == 2 and points.loc["ours: m t", "retention"] == 0.7
-    assert "ours: m chance" not in points.index
-    assert points.loc["paper: mmlu (Qwen3-8B)", "retention"] == pytest.approx(0.64 / 0.73)
+    rows = [{"model": "smollm2-135m-think", "method": "shortgpt", "pruned_layers": n, "task": task,
+             "family": family, "informative": informative, "baseline": 0.8, "retention": r,
+             "retention_low": r - 0.1, "retention_high": r + 0.1}
+            for task, family, informative in (("arc_easy", "knowledge", True), ("chain_sum@15", "long chains", True),
+                                              ("mmlu", "knowledge", False))
+            for n, r in ((1, 0.95), (3, 0.3), (8, 0.1))]
+    claims = ch04_static.static_claims(pd.DataFrame(rows), paper.static_table())
+    arc, mmlu, sums = (claims.iloc[i] for i in range(3))
+    assert arc["model and task"] == "thinking SmolLM2, ARC-Easy"
+    assert arc["variant"] == "ShortGPT, 3 of 30 layers cut" and arc["value"] == 0.3
+    assert arc["agreement"] == "disagrees" and arc["paper value"] == pytest.approx(0.64 / 0.73)
+    assert mmlu["agreement"] == "not testable here" and mmlu["ours"] == "at chance unpruned (0.80)"
+    assert sums["model and task"] == "thinking SmolLM2, 15-term sums" and sums["agreement"] == "agrees"
+    assert sums["paper"] == f"{0.0 / 0.70:.2f} (AIME24, 3 of 36 layers)"
 
 
 def test_a_thinking_model_thinks_on_the_papers_math_but_answers_knowledge_directly():

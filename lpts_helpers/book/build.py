@@ -31,11 +31,11 @@ from typing import Any
 import yaml
 
 from ..core.config import PROFILES
-from ..core.paths import BOOK_DIR, BUILD_DIR, REPO_ROOT, RUNS_DIR
+from ..core.paths import BOOK_DIR, BUILD_DIR, REPO_ROOT, RUNS_DIR, claims_file
 from ..core.store import MARKER
 from .plots import write_vega_bundle
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lpts_helpers: a chapter depends on all of it
 
 # Stages whose runs are trained artifacts, like a pretrained checkpoint: --fresh keeps them (LOG.md, issue 18).
 # Both organism phases: the second holds the committed checkpoints, the first the training record it starts from.
@@ -128,7 +128,21 @@ def execute_chapter(source: Path, output: Path, parameters: dict[str, Any]) -> f
             f"chapter {_shown(source)} failed in cell {err.cell_index} of the executed notebook "
             f"(execution count {err.exec_count}), the cell that starts with:\n    {first_line}\n"
             f"{err.ename}: {err.evalue}\nThe executed notebook, with the traceback, is {output}") from None
+    hide_injected_parameters(output)
     return time.perf_counter() - started
+
+
+def hide_injected_parameters(executed: Path) -> None:
+    """Tag papermill's injected-parameters cell ``remove-cell``: the page shows the chapter's own parameters cell
+    (its knobs, documented), not the build's overrides of them (nbval still runs the cell)."""
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, executed)
 
 
 def glued_values(executed: Path) -> dict[str, str]:
@@ -157,14 +171,21 @@ def _touch_runs(store_dir: Path, record: Path) -> bool:
     return True
 
 
-def stage_site(site: Path) -> None:
-    """Lay out the Jupyter Book source folder: config, toc, the book's own pages and the vega bundle."""
+def stage_site(site: Path, store_dir: Path) -> None:
+    """Lay out the Jupyter Book source folder: config, toc, the book's own pages, the vega bundle, and the claims
+    table of ``store_dir`` (the summary writes it) as a download at the site's root."""
     shutil.copy2(REPO_ROOT / "_config.yml", site / "_config.yml")
     shutil.copy2(BOOK_DIR / "_toc.yml", site / "_toc.yml")
     if (site / "book").exists():
         shutil.rmtree(site / "book")
     shutil.copytree(BOOK_DIR, site / "book", ignore=shutil.ignore_patterns("_toc.yml"))
     write_vega_bundle(site / "_static")
+    extra = site / "_extra"  # html_extra_path: copied as is to the root of the HTML
+    extra.mkdir(exist_ok=True)
+    claims = claims_file(store_dir)
+    (extra / claims.name).unlink(missing_ok=True)
+    if claims.is_file():
+        shutil.copy2(claims, extra / claims.name)
 
 
 def render_html(site: Path, out: Path) -> Path:
@@ -234,7 +255,7 @@ def build(profile: str, out: Path, overrides: dict[str, Any], *, only: list[str]
                                                      "chapters": "all" if not only else only}))
     if not html:
         return site
-    stage_site(site)
+    stage_site(site, store_dir)
     html_dir = render_html(site, out)
     print(f"book: {html_dir / 'index.html'}", flush=True)
     return html_dir

@@ -229,20 +229,34 @@ def scaling_chart(frame: pd.DataFrame, *, x: str, title: str, x_title: str, log_
         facet=alt.Facet("panel:N", title=None), columns=3).properties(title=title)
 
 
-def retention_beside_paper_chart(points: pd.DataFrame, *, title: str) -> alt.Chart:
-    """Retention per family at about three pruned layers: the paper's benchmarks beside our model-task pairs
-    (95% CI bars for ours; ``ch04_static.retention_points`` rows), one panel per family."""
-    base = alt.Chart().encode(
-        y=alt.Y("who:N", title=None),
-        color=alt.Color("source:N", title=None),
-        tooltip=["who", "pruned layers", alt.Tooltip("retention:Q", format=".2f"), alt.Tooltip("low:Q", format=".2f"),
-                 alt.Tooltip("high:Q", format=".2f")])
-    layers = [base.mark_errorbar().encode(x=alt.X("low:Q", title="share of unpruned accuracy kept (95% CI)"),
-                                          x2="high:Q"),
-              base.mark_point(filled=True, size=60).encode(x="retention:Q"),
-              alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.datum(1.0))]
-    return alt.layer(*layers, data=points).properties(width=360, height=alt.Step(20)).facet(
-        row=alt.Row("family:N", title=None)).resolve_scale(y="independent").properties(title=title)
+AGREEMENT_COLORS = {"agrees": "#1b9e77", "partly": "#e6ab02", "disagrees": "#d95f02", "inconclusive": "#999999",
+                    "not testable here": "#cccccc", "beyond the paper": "#7570b3"}
+
+
+def claims_chart(evidence: pd.DataFrame, verdicts: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Every claim's evidence on one page: per claim (a panel with its own scale: shares, slopes and gains differ),
+    each model-task row's number with its 95% CI, coloured by how the claim came out overall, and the paper's
+    number for the same measure as a black diamond. ``evidence``: claim rows (``core.verdicts.evidence_row``);
+    ``verdicts``: ``claim_verdicts`` of them."""
+    frame = evidence.dropna(subset=["value"]).merge(verdicts[["claim", "verdict"]], on="claim")
+    frame = frame.assign(row=frame["model and task"] + " · " + frame["variant"])
+    verdict_scale = alt.Scale(domain=list(AGREEMENT_COLORS), range=list(AGREEMENT_COLORS.values()))
+    base = alt.Chart().encode(y=alt.Y("row:N", title=None, sort=None, axis=alt.Axis(labelLimit=360)))
+    tooltip = ["claim", "model and task", "variant", "measure", "ours", "paper", "agreement"]
+    layers = [
+        base.mark_errorbar(thickness=2).encode(
+            x=alt.X("low:Q", title="effect (95% CI): see the measure"), x2="high:Q",
+            color=alt.Color("verdict:N", scale=verdict_scale, title="claim's verdict")),
+        base.mark_point(filled=True, size=70).encode(x="value:Q", color=alt.Color("verdict:N", scale=verdict_scale),
+                                                     tooltip=tooltip),
+        base.mark_point(shape="diamond", size=90, color="black", filled=True).encode(
+            x="paper value:Q", tooltip=tooltip),
+        alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(x=alt.datum(0.0)),
+    ]
+    header = alt.Header(labelOrient="top", labelAnchor="start", labelFontWeight="bold", labelFontSize=12)
+    return alt.layer(*layers, data=frame).properties(width=260, height=alt.Step(16)).facet(
+        row=alt.Row("claim:N", title=None, sort=list(verdicts["claim"]), header=header)
+    ).resolve_scale(x="independent", y="independent").properties(title=title)
 
 
 def arms_chart(frame: pd.DataFrame, *, title: str) -> alt.Chart:

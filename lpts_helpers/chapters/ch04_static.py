@@ -1,5 +1,5 @@
 """Chapter 04, static benchmarks: retention beside the paper's, the spread over the organism's seeds, the
-chapter's findings and its claim rows (C1, C2, C2′), and the retention points of the summary's chart.
+chapter's findings and its claim rows (C1, C2, C2′).
 """
 
 from __future__ import annotations
@@ -8,11 +8,14 @@ from typing import Any
 
 import pandas as pd
 
+from ..core import paper
 from ..core.paper import LACO_RETENTION, LACO_SOURCE
 from ..core.store import RunStore
-from ..core.verdicts import agreement, glue_key, verdict_row
+from ..core.verdicts import claim_table, evidence_row, glue_key
 from ..engine.evaluation import interval
-from ..methods.study import FAMILIES, Cell, compare
+from ..methods.study import FAMILIES, Cell, Task, compare, cut_words, model_words
+from ..models.presets import PRESETS
+from ..tasks.benchmarks import get_benchmark
 
 PAPER_FAMILIES = {"mmlu": "knowledge", "gsm8k": "short chains", "math500": "long chains", "aime24": "long chains"}
 
@@ -102,57 +105,48 @@ KNOWLEDGE_KEPT = 0.85  # ShortGPT's claim: about 85% of knowledge-benchmark accu
 COLLAPSE = 0.5  # a task "collapses" when less than half of its unpruned accuracy is left
 
 
-def _paper_retention(paper_static: pd.DataFrame, benchmark: str, levels: list[int]) -> str:
+def _paper_retention(paper_static: pd.DataFrame, benchmark: str) -> tuple[str, float]:
+    """The paper's retention of ``benchmark`` with ``CLAIM_LAYERS`` ShortGPT layers cut: text and number."""
     values = paper_static[paper_static["benchmark"] == benchmark].set_index("pruned_layers")["paper_retention"]
-    return f"{benchmark} keeps " + " / ".join(f"{values[n]:.2f}" for n in levels if n in values.index) \
-        + f" with {' / '.join(str(n) for n in levels if n in values.index)} ShortGPT layers cut"
+    if CLAIM_LAYERS not in values.index:
+        return "—", float("nan")
+    value = float(values[CLAIM_LAYERS])
+    depth = PRESETS[paper.MODEL].n_layers
+    return f"{value:.2f} ({get_benchmark(benchmark).words()}, {CLAIM_LAYERS} of {depth} layers)", value
+
+
+MEASURE = "share of unpruned accuracy kept"
+STATIC_CLAIMS = (  # claim, family, the paper's benchmark for it, and what our retention must show to agree
+    ("C1 knowledge (MMLU) degrades only gradually", "knowledge", "mmlu", lambda r: r.retention_high >= KNOWLEDGE_KEPT),
+    ("C2 long-chain reasoning collapses", "long chains", "aime24", lambda r: r.retention_high < COLLAPSE),
+    ("C2′ short chains (GSM8K) hold longer than long ones", "short chains", "gsm8k",
+     lambda r: r.retention_high >= COLLAPSE),
+)
 
 
 def static_claims(table: pd.DataFrame, paper_static: pd.DataFrame, method: str = "shortgpt") -> pd.DataFrame:
-    """C1 (knowledge survives pruning) and C2 (long chains collapse) as measured: per family, what each of our
-    models keeps with ``CLAIM_LAYERS`` layers cut by ``method`` (or the nearest level run), against the paper's."""
+    """C1 (knowledge survives pruning) and C2 (long chains collapse, short ones hold longer) as evidence rows: per
+    model and task of each family, the share of its unpruned accuracy kept with ``CLAIM_LAYERS`` layers cut by
+    ``method`` (or the nearest level run), beside the paper's. Knowledge agrees when the interval reaches
+    ``KNOWLEDGE_KEPT``; long chains when it stays below ``COLLAPSE``; short chains when it reaches it. A task the
+    unpruned model is at chance on cannot test anything."""
     ours = table[(table["method"] == method) & (table["pruned_layers"] > 0)]
     rows = []
-    for claim, family, benchmarks, test in (
-            ("C1 knowledge (MMLU) degrades only gradually", "knowledge", ("mmlu",),
-             lambda r: r.retention_high >= KNOWLEDGE_KEPT),
-            ("C2 long-chain reasoning collapses", "long chains", ("aime24", "math500"),
-             lambda r: r.retention_high < COLLAPSE),
-            ("C2′ short chains (GSM8K) hold longer than long ones", "short chains", ("gsm8k",),
-             lambda r: r.retention_high >= COLLAPSE)):
-        found, verdicts = [], []
+    for claim, family, benchmark, test in STATIC_CLAIMS:
+        paper, paper_value = _paper_retention(paper_static, benchmark)
         for (model, task), group in ours[ours["family"] == family].groupby(["model", "task"], sort=False):
-            deepest = group.loc[(group["pruned_layers"] - CLAIM_LAYERS).abs().idxmin()]
-            if not deepest.informative:
-                found.append(f"{model} {task}: uninformative (unpruned {deepest.baseline:.2f}, at chance)")
+            row = group.loc[(group["pruned_layers"] - CLAIM_LAYERS).abs().idxmin()]
+            subject = f"{model_words(model)}, {Task.parse(task).words}"
+            variant = cut_words(model, method, int(row.pruned_layers))
+            if not row.informative:
+                rows.append(evidence_row(claim, subject, variant, MEASURE, float("nan"), float("nan"), float("nan"),
+                                         "not testable here", paper=paper, paper_value=paper_value,
+                                         ours=f"at chance unpruned ({row.baseline:.2f})"))
                 continue
-            found.append(f"{model} {task}: keeps {_kept(deepest)} with {int(deepest.pruned_layers)} cut")
-            verdicts.append(bool(test(deepest)))
-        agrees = agreement(sum(verdicts), len(verdicts)) if verdicts else "not testable here"
-        if not verdicts:
-            verdict = "not testable here: every model is at chance on this family before pruning"
-        else:
-            verdict = (f"as in the paper ({sum(verdicts)} of {len(verdicts)} model-task pairs)" if all(verdicts)
-                       else f"unlike the paper in {len(verdicts) - sum(verdicts)} of {len(verdicts)} model-task pairs")
-        paper_text = "; ".join(_paper_retention(paper_static, b, [1, 2, 3]) for b in benchmarks)
-        rows.append(verdict_row(claim, paper_text, "; ".join(found) or "—", verdict, agrees))
-    return pd.DataFrame(rows)
-
-
-def retention_points(static: pd.DataFrame, paper_static: pd.DataFrame, method: str = "shortgpt") -> pd.DataFrame:
-    """Retention with ``CLAIM_LAYERS`` layers cut (or the nearest level run), per family: the paper's benchmarks
-    (no CI) and each of our informative model-task pairs (95% CI), for the summary's chart."""
-    at = paper_static[paper_static["pruned_layers"] == CLAIM_LAYERS]
-    rows = [{"family": PAPER_FAMILIES[r.benchmark], "who": f"paper: {r.benchmark} (Qwen3-8B)", "source": "paper",
-             "pruned layers": CLAIM_LAYERS, "retention": r.paper_retention, "low": r.paper_retention,
-             "high": r.paper_retention} for r in at.itertuples()]
-    ours = static[(static["method"] == method) & (static["pruned_layers"] > 0) & static["informative"]]
-    for (model, task), group in ours.groupby(["model", "task"], sort=False):
-        row = group.loc[(group["pruned_layers"] - CLAIM_LAYERS).abs().idxmin()]
-        rows.append({"family": row["family"], "who": f"ours: {model} {task}", "source": "ours",
-                     "pruned layers": int(row["pruned_layers"]), "retention": row["retention"],
-                     "low": row["retention_low"], "high": row["retention_high"]})
-    return pd.DataFrame(rows)
+            rows.append(evidence_row(claim, subject, variant, MEASURE, row.retention, row.retention_low,
+                                     row.retention_high, "agrees" if test(row) else "disagrees", paper=paper,
+                                     paper_value=paper_value))
+    return claim_table(rows)
 
 
 LACO_DEPTH = 0.25  # the literature's LaCo rows remove a quarter of Llama-2-7B's 32 layers

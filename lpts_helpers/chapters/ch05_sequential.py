@@ -7,10 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.paper import MODEL
 from ..core.store import RunStore
-from ..core.verdicts import agreement, glue_key, verdict_row
+from ..core.verdicts import claim_table, evidence_row, glue_key
 from ..engine.evaluation import interval
-from ..methods.study import Cell, slopes
+from ..methods.study import Cell, Task, cut_words, model_words, slopes
+from ..models.presets import PRESETS
 
 
 def scaling_slopes(budget_cells: list[Cell], wait_cells: list[Cell], store: RunStore,
@@ -59,29 +61,28 @@ def sequential_findings(slope_table: pd.DataFrame, budgets: pd.DataFrame, waits:
 
 
 def sequential_claim(slope_table: pd.DataFrame) -> pd.DataFrame:
-    """C3 (sequential scaling stops paying off after pruning): our slopes unpruned and at the deepest level,
-    per knob, against the paper's MATH500 slope (ShortGPT) unpruned and with 2 layers cut."""
-    paper_rows = slope_table[(slope_table["source"] == "paper") & (slope_table["method"] == "shortgpt")
-                             & (slope_table["task"] == "math500")].set_index("pruned_layers")["slope"]
-    paper_text = (f"MATH500 accuracy per doubling of the budget: {paper_rows.get(0, np.nan):+.3f} unpruned, "
-                  f"{paper_rows.get(2, np.nan):+.3f} with 2 ShortGPT layers cut")
+    """C3 (sequential scaling stops paying off after pruning) as evidence rows: per model, knob and method, the
+    slope at the deepest level run, beside the paper's MATH500 slope with 2 ShortGPT layers cut. A pruned slope
+    agrees when its interval lies below the unpruned slope; a model whose unpruned slope does not clear 0 cannot
+    test the claim."""
+    theirs = slope_table[(slope_table["source"] == "paper") & (slope_table["method"] == "shortgpt")
+                         & (slope_table["task"] == "math500")].set_index("pruned_layers")["slope"]
+    paper_value = float(theirs.get(2, np.nan))
+    paper = f"{paper_value:+.3f} (MATH500, 2 of {PRESETS[MODEL].n_layers} layers; unpruned {theirs.get(0, np.nan):+.3f})"
     rows = []
     ours = slope_table[slope_table["source"] == "ours"]
-    for (model, knob), group in ours.groupby(["model", "knob"], sort=False):
+    for (model, task, knob), group in ours.groupby(["model", "task", "knob"], sort=False):
         unpruned = group[group["pruned_layers"] == 0].iloc[0]
         deepest = group[group["pruned_layers"] == group["pruned_layers"].max()]
-        text = (f"{model}, {knob}: unpruned {unpruned['slope (95% CI)']}; "
-                + "; ".join(f"{r['method']} {int(r['pruned_layers'])} cut {r['slope (95% CI)']}"
-                            for _, r in deepest.iterrows()))
-        if unpruned["low"] <= 0:
-            verdict = ("not testable here: the unpruned model does not scale (its slope's CI "
-                       + ("includes 0)" if unpruned["high"] >= 0 else "is below 0: it loses)"))
-            agrees = "not testable here"
-        else:
-            lost = [r for _, r in deepest.iterrows() if r["high"] < unpruned["slope"]]
-            verdict = (f"as in the paper: pruning flattens the curve ({len(lost)} of {len(deepest)} methods)"
-                       if lost else "unlike the paper: the pruned curves are not flatter")
-            agrees = agreement(len(lost), len(deepest))
-        reported = paper_text if "budget" in knob else f"(the paper reports budgets only) {paper_text}"
-        rows.append(verdict_row(f"C3 sequential scaling stops paying off ({knob})", reported, text, verdict, agrees))
-    return pd.DataFrame(rows)
+        claim = f"C3 sequential scaling stops paying off ({'budget' if 'budget' in knob else 'forced Wait'})"
+        subject = f"{model_words(model)}, {Task.parse(task).words}"
+        testable = unpruned["low"] > 0
+        for _, row in deepest.iterrows():
+            measure = f"accuracy {knob} (unpruned {unpruned['slope']:+.3f})"
+            agrees = ("agrees" if row["high"] < unpruned["slope"] else "disagrees") if testable else \
+                "not testable here"
+            rows.append(evidence_row(claim, subject, cut_words(model, row["method"], int(row["pruned_layers"])),
+                                     measure, row["slope"], row["low"], row["high"], agrees,
+                                     paper=paper if "budget" in knob else "— (the paper reports budgets only)",
+                                     paper_value=paper_value if "budget" in knob else np.nan, digits=3))
+    return claim_table(rows)

@@ -8,11 +8,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.paper import MODEL
 from ..core.store import RunStore
-from ..core.verdicts import agreement, glue_key, verdict_row
+from ..core.verdicts import claim_table, evidence_row, glue_key
 from ..engine import evaluation
 from ..engine.evaluation import interval
-from ..methods.study import Cell
+from ..methods.study import Cell, Task, cut_words, model_words
+from ..models.presets import PRESETS
 
 
 def k_table(cells: list[Cell], store: RunStore, *, options: Any = None) -> pd.DataFrame:
@@ -95,27 +97,30 @@ def parallel_findings(gains: pd.DataFrame) -> dict[str, str]:
 
 
 def parallel_claim(gains: pd.DataFrame, paper_parallel: pd.DataFrame) -> pd.DataFrame:
-    """C4 (parallel scaling is flattened): what k samples add (pass@k − pass@1) unpruned and at the deepest
-    level, per model and task, against the paper's AIME pass@1 → pass@32."""
+    """C4 (parallel scaling is flattened) as evidence rows: per model, task and method at the deepest level run,
+    how much the gain of k samples (pass@k − pass@1) changed against the unpruned model's, paired over problems,
+    beside the change of the paper's AIME gain (pass@32 − pass@1) with 2 ShortGPT layers cut. A change agrees when
+    its interval lies below 0; a model none of whose samples is ever right cannot test the claim."""
     theirs = paper_parallel[paper_parallel["method"] == "shortgpt"].set_index(["pruned_layers", "k"])[
         "paper_pass_at_k"]
-    paper_text = (f"AIME pass@1 → pass@32: {theirs[(0, 1)]:.2f} → {theirs[(0, 32)]:.2f} unpruned, "
-                  f"{theirs[(2, 1)]:.2f} → {theirs[(2, 32)]:.2f} with 2 ShortGPT layers cut")
+    before, after = theirs[(0, 32)] - theirs[(0, 1)], theirs[(2, 32)] - theirs[(2, 1)]
+    paper = (f"{after - before:+.2f} (AIME24, pass@32 − pass@1, 2 of {PRESETS[MODEL].n_layers} layers; unpruned "
+             f"gain {before:+.2f})")
     rows = []
     for (model, task), group in gains.groupby(["model", "task"], sort=False):
         unpruned = group[group["pruned_layers"] == 0].iloc[0]
         deepest = group[group["pruned_layers"] == group["pruned_layers"].max()]
-        k = int(unpruned["k"])
-        text = (f"{model} {task}, pass@{k} − pass@1: unpruned {unpruned['pass@k − pass@1']}; "
-                + "; ".join(f"{r['method']} {int(r['pruned_layers'])} cut {r['pass@k − pass@1']} (change "
-                            f"{r['gain change vs unpruned']})" for _, r in deepest.iterrows()))
-        if unpruned["pass@1"] == 0 and unpruned["pass@k − pass@1 value"] == 0:
-            verdict, agrees = "not testable here: no sample is ever right unpruned", "not testable here"
-        else:  # flatter: the paired CI of the change in the gain lies below 0
-            flatter = [r["method"] for _, r in deepest.iterrows() if r["gain change vs unpruned high"] < 0]
-            verdict = (f"as in the paper for {len(flatter)} of {len(deepest)} methods"
-                       + (f" ({', '.join(flatter)}: the gain shrinks, 95% CI below 0)" if flatter else
-                          ": no method's gain shrinks beyond its 95% CI"))
-            agrees = agreement(len(flatter), len(deepest))
-        rows.append(verdict_row("C4 parallel scaling (pass@k) is flattened", paper_text, text, verdict, agrees))
-    return pd.DataFrame(rows)
+        testable = not (unpruned["pass@1"] == 0 and unpruned["pass@k − pass@1 value"] == 0)
+        subject = f"{model_words(model)}, {Task.parse(task).words}"
+        for _, row in deepest.iterrows():
+            measure = (f"change in pass@{int(row['k'])} − pass@1 (unpruned gain "
+                       f"{unpruned['pass@k − pass@1 value']:+.2f})")
+            agrees = ("agrees" if row["gain change vs unpruned high"] < 0 else "disagrees") if testable else \
+                "not testable here"
+            rows.append(evidence_row("C4 parallel scaling (pass@k) is flattened", subject,
+                                     cut_words(model, row["method"], int(row["pruned_layers"])), measure,
+                                     row["gain change vs unpruned value"], row["gain change vs unpruned low"],
+                                     row["gain change vs unpruned high"], agrees, paper=paper,
+                                     paper_value=after - before,
+                                     ours=None if testable else "no sample right unpruned"))
+    return claim_table(rows)

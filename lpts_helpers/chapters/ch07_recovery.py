@@ -13,17 +13,18 @@ import pandas as pd
 from ..core import metrics
 from ..core.config import ConfigError, knob
 from ..core.store import Run, RunStore
-from ..core.verdicts import agreement, verdict_row
+from ..core.verdicts import claim_table, evidence_row
 from ..engine import evaluation
 from ..engine.evaluation import interval
 from ..engine.generation import BackendOptions
 from ..methods import study
 from ..methods.recovery import RecoveryConfig, recovered_name, train_recovery
+from ..methods.study import Task, model_words
 from .base import PAPER_METHODS
 from .ch06_parallel import sampling_gains
 from .pruning import DerivedPlan
 
-PAPER_C5 = "SFT on s1K after pruning (LoRA or full) does not restore test-time scaling (qualitative)"
+PAPER_C5 = "not restored (s1K SFT, LoRA or full; no number reported)"
 
 # The recovery recipes the chapter compares: how each trains, in RecoveryConfig's terms (the data of the SFT
 # recipes comes from the plan: the organism's own distribution, distilled traces for a real LLM, s1K at paper scale).
@@ -358,32 +359,26 @@ CLAIMS = (  # claim, the paper's words, the recipes (RECIPES keys) that test it,
 def recovery_claims(gains: pd.DataFrame, pruned_arms: dict[str, str],
                     recipe_arms: dict[str, dict[str, str]]) -> pd.DataFrame:
     """C5 (SFT does not restore scaling) and the reviewers' question (does RL-style or self-generated SFT?) as
-    "paper vs ours" rows: per model and measure of scaling (the gain of k samples, ``with_gain_vs_pruned`` rows;
-    the budget slope, ``slope_gains`` rows), the ``outcome`` of each recipe. ``recipe_arms`` gives, per model,
-    each recipe's arm label. A measure the pruned model did not lose has nothing to restore and is left out;
-    inconclusive recoveries count for neither side."""
+    evidence rows: per model, measure of scaling (the gain of k samples, ``with_gain_vs_pruned`` rows; the budget
+    slope, ``slope_gains`` rows) and recipe, the change of the measure against the unpruned model, paired over
+    problems, and the recipe's ``outcome``. ``recipe_arms`` gives, per model, each recipe's arm label. A measure
+    the pruned model did not lose has nothing to restore (not testable); an inconclusive recovery counts for
+    neither side."""
     rows = []
-    for claim, paper_text, recipes, claimed in CLAIMS:
-        parts, hits, total = [], 0, 0
+    for claim, paper, recipes, claimed in CLAIMS:
         for (model, measure), group in gains.groupby(["model", "measure"], sort=False):
-            if not pruned_gain_shrank(group, pruned_arms[model]):
-                parts.append(f"{model}, {measure}: the pruned model did not lose it (nothing to restore)")
-                continue
+            lost = pruned_gain_shrank(group, pruned_arms[model])
             labels = [recipe_arms[model][r] for r in recipes if r in recipe_arms[model]]
             for _, row in group[group["method"].isin(labels)].iterrows():
                 result = outcome(row)
-                if result != "inconclusive":
-                    hits += (result == "restored") == claimed
-                    total += 1
-                parts.append(f"{model} {row['method']}, {measure}: {result} (change vs unpruned "
-                             f"{row['gain change vs unpruned']}, vs pruned {row['gain change vs pruned']})")
-        ours = "; ".join(parts) or "—"
-        if total == 0:
-            rows.append(verdict_row(claim, paper_text, ours, "no conclusive recovery", "not testable here"))
-        else:
-            rows.append(verdict_row(claim, paper_text, ours, f"{hits} of {total} conclusive recoveries as claimed",
-                                    agreement(hits, total)))
-    return pd.DataFrame(rows)
+                agrees = ("not testable here" if not lost else "inconclusive" if result == "inconclusive"
+                          else "agrees" if (result == "restored") == claimed else "disagrees")
+                rows.append(evidence_row(
+                    claim, f"{model_words(model)}, {Task.parse(row['task']).words}", row["method"],
+                    f"change in {measure} vs unpruned ({result if lost else 'nothing lost'})",
+                    row["gain change vs unpruned value"], row["gain change vs unpruned low"],
+                    row["gain change vs unpruned high"], agrees, paper=paper, digits=3 if "budget" in measure else 2))
+    return claim_table(rows)
 
 
 def arms(plan: RecoveryPlan, store: RunStore, *, options: BackendOptions | None = None) -> dict[str, list]:

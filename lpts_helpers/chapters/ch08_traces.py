@@ -14,7 +14,7 @@ import pandas as pd
 from ..core import metrics
 from ..core.config import knob
 from ..core.store import RunStore
-from ..core.verdicts import agreement, verdict_row
+from ..core.verdicts import claim_table, evidence_row
 from ..engine.evaluation import run_evaluation
 from ..methods import study
 from ..methods.analysis import (
@@ -108,13 +108,11 @@ class AnalysisPlan(DerivedPlan):
 
 
 CLAIM_MEASURES = {  # claim → (its summary measure, the direction the paper reports, what the paper reports)
-    "C6 pruned models loop": (
-        "loop share", +1, "loops in case studies (MATH500 traces that circle back to the same speculation)"),
+    "C6 pruned models loop": ("loop share", +1, "loops in its case studies (no rate reported)"),
     "C7 pruned models lose diversity (higher Self-BLEU)": (
-        "Self-BLEU (within)", +1, "higher Self-BLEU within each response (tables not available to us)"),
+        "Self-BLEU (within)", +1, "higher Self-BLEU within a response (no table available)"),
     "C8 pruned models reflect less": (
-        "reflections per 1k tokens", -1,
-        "fewer verification, backtracking and subgoal-setting steps (LLM-judged; tables not available to us)"),
+        "reflections per 1k tokens", -1, "fewer verification and backtracking steps, LLM-judged (no table available)"),
 }
 
 
@@ -199,35 +197,26 @@ def loop_sensitivity(cells: list, store: RunStore, ns: tuple[int, ...] = (6, 8, 
 
 
 def trace_claims(*tables: pd.DataFrame) -> pd.DataFrame:
-    """C6–C8 as "paper vs ours" rows: per model and kind of traces (greedy; sampled), the change of the claim's
-    measure at the deepest level of each method, paired over problems; a method agrees when the 95% CI of the
-    change lies on the paper's side of 0, and a model whose unpruned value is 0 (no reflection to lose) cannot
-    test a fall. ``tables``: ``changes`` tables (greedy and sampled traces)."""
+    """C6–C8 as evidence rows: per model, kind of traces (greedy; sampled) and method at the deepest level run,
+    the change of the claim's measure against the unpruned model, paired over problems. A change agrees when its
+    95% CI lies on the paper's side of 0 (anything else does not show the paper's effect); a model whose unpruned
+    value is 0 (no reflection to lose) cannot test a fall. ``tables``: ``changes`` tables."""
     changed = pd.concat(tables, ignore_index=True)
     rows = []
     for claim, (label, sign, reported) in CLAIM_MEASURES.items():
-        parts, hits, contrary, total = [], 0, 0, 0
-        for (name, traces), group in changed[changed["measure"] == label].groupby(["model", "traces"], sort=False):
-            model = f"{name} ({traces})"
+        for (model, traces), group in changed[changed["measure"] == label].groupby(["model", "traces"], sort=False):
             deepest = group[group["pruned_layers"] == group["pruned_layers"].max()]
             unpruned = deepest["unpruned"].iloc[0]
-            if sign < 0 and deepest["unpruned high"].iloc[0] <= 0:
-                parts.append(f"{model}: unpruned {unpruned:.2f}, nothing to lose (not testable)")
-                continue
+            testable = not (sign < 0 and deepest["unpruned high"].iloc[0] <= 0)
             for _, row in deepest.iterrows():
-                total += 1
-                hits += bool(row["low"] > 0) if sign > 0 else bool(row["high"] < 0)
-                contrary += bool(row["high"] < 0) if sign > 0 else bool(row["low"] > 0)
-            parts.append(f"{model} (unpruned {unpruned:.2f}), change at {int(deepest['pruned_layers'].iloc[0])} cut: "
-                         + ", ".join(f"{r['method']} {r['change (95% CI)']}" for _, r in deepest.iterrows()))
-        if total == 0:
-            rows.append(verdict_row(claim, reported, "; ".join(parts) or "—", "not testable here",
-                                    "not testable here"))
-            continue
-        verdict = (f"{hits} of {total} pruned models change as the paper says, {contrary} the opposite way (95% CI "
-                   f"of the paired change clear of 0)")
-        rows.append(verdict_row(claim, reported, "; ".join(parts), verdict, agreement(hits, total)))
-    return pd.DataFrame(rows)
+                shown = bool(row["low"] > 0) if sign > 0 else bool(row["high"] < 0)
+                rows.append(evidence_row(
+                    claim, f"{study.model_words(model)}, {traces} traces",
+                    study.cut_words(model, row["method"], int(row["pruned_layers"])),
+                    f"change in {label} (unpruned {unpruned:.2f})", row["change"], row["low"], row["high"],
+                    ("agrees" if shown else "disagrees") if testable else "not testable here", paper=reported,
+                    ours=None if testable else "nothing to lose (unpruned 0)"))
+    return claim_table(rows)
 
 
 def findings(table: pd.DataFrame, paper_summary: dict[str, metrics.Estimate | None]) -> dict[str, str]:

@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from ..core.store import RunStore
-from ..core.verdicts import verdict_row
+from ..core.verdicts import claim_table, evidence_row
+from ..methods import study
 from ..methods.frontier import matched, pareto, points
 from .beyond import BeyondPlan
 
@@ -35,18 +36,26 @@ def findings(table: pd.DataFrame, matches: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+R3 = "R3 at equal compute, a pruned model that samples more beats the unpruned model"
+
+
 def claims(plan: BeyondPlan, store: RunStore, *, options: Any = None) -> pd.DataFrame:
-    """The summary page's row for the compute-matched question (the paper compares at equal layers removed, not
-    at equal compute)."""
-    table, per_problem = points(plan.frontier_cells(store), store, score=plan.frontier_score,
-                                options=options)
-    table = pareto(table)
-    matches = matched(table, per_problem)
-    found = findings(table, matches)
-    compared = matches[matches["difference"].notna()]
-    wins, losses = int(compared["pruned wins"].sum()), int((compared["high"] < 0).sum())
-    return pd.DataFrame([verdict_row(
-        "R3 at equal compute, a pruned model that samples more beats the unpruned model",
-        "not tested (the paper compares at equal numbers of removed layers)", "; ".join(found.values()),
-        f"{wins} of {len(compared)} pruned settings beat the best unpruned setting they can afford, {losses} lose "
-        f"to it ({plan.frontier_score}@k, 95% CI of the paired difference clear of 0)", "beyond the paper")])
+    """The compute-matched question (the paper compares at equal layers removed, not at equal compute) as
+    evidence rows: per model, the pruned setting that does best against the most accurate unpruned setting it can
+    afford, and that paired difference (a loss even there means no pruned setting wins)."""
+    cells = plan.frontier_cells(store)
+    tasks = {c.model: c.task.words for c in cells}
+    table, per_problem = points(cells, store, score=plan.frontier_score, options=options)
+    matches = matched(pareto(table), per_problem)
+    rows = []
+    for model, group in matches[matches["difference"].notna()].groupby("model", sort=False):
+        best = group.loc[group["difference"].idxmax()]
+        wins, losses = int(group["pruned wins"].sum()), int((group["high"] < 0).sum())
+        rows.append(evidence_row(
+            R3, f"{study.model_words(model)}, {tasks[model]}",
+            f"{study.cut_words(model, best['method'], int(best['pruned layers']))}, k = {int(best['k'])}",
+            f"the best pruned setting's {plan.frontier_score}@k − the unpruned setting it can afford ({wins} of "
+            f"{len(group)} settings win, {losses} lose)", best["difference"], best["low"], best["high"],
+            "beyond the paper",
+            paper="not tested (compared at equal layers removed)"))
+    return claim_table(rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 SOURCE = "Wang et al. 2025 (arXiv 2510.22228), figures in the paper's repository README, read to ±0.02"
+MODEL = "qwen3-8b"  # the preset of the paper's main model, whose figures these are
 
 # ShortGPT: accuracy against the number of pruned layers (0 … 7)
 STATIC = {

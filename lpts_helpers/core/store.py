@@ -14,21 +14,27 @@ interrupted build loses at most one chunk. Used by every chapter; introduced in 
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import os
 import platform
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
 
+from . import metrics as intervals
 from .config import StageConfig
 from .paths import REPO_ROOT, RUNS_DIR
 
@@ -89,6 +95,21 @@ def git_commit() -> str:
         return "unknown"
 
 
+def code_digest(modules: Iterable[ModuleType]) -> str:
+    """A 16-hex-digit digest of the source files of ``modules``."""
+    h = hashlib.sha256()
+    for module in sorted(set(modules), key=lambda m: m.__name__):
+        h.update(module.__name__.encode() + Path(inspect.getsourcefile(module)).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def metrics_code(metrics: Callable) -> str:
+    """What a run's aggregates depend on besides its samples: which function computes them, the source of its
+    module and of ``core.metrics`` (the bootstrap intervals)."""
+    modules = code_digest([inspect.getmodule(metrics), intervals])
+    return hashlib.sha256(f"{metrics.__qualname__}:{modules}".encode()).hexdigest()[:16]
+
+
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in TRACKED_LIBRARIES:
@@ -97,6 +118,55 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+# Open ``recording_reads`` blocks: each maps every finished run read inside it to its ``finished_stamp``.
+_READS: list[dict[str, str]] = []
+
+
+def _where(path: Path) -> str:
+    return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def finished_stamp(path: Path) -> str:
+    """Which finishing of the run in ``path`` this is (its marker's random id; for runs stored before markers had
+    one, when and with how many rows it finished), "" when unfinished: a recomputed run gets another stamp, on
+    every clone alike (unlike file times)."""
+    try:
+        marker = json.loads((path / MARKER).read_text())
+    except FileNotFoundError:
+        return ""
+    return marker.get("id") or f"{marker.get('finished_at')}/{marker.get('n_rows')}"
+
+
+@contextmanager
+def recording_reads() -> Iterator[dict[str, str]]:
+    """Record every finished run read (``RunStore.load``, in any store) while the block runs: ``{run folder:
+    finished_stamp}``, the folder relative to the repository when inside it."""
+    reads: dict[str, str] = {}
+    _READS.append(reads)
+    try:
+        yield reads
+    finally:
+        _READS.remove(reads)
+
+
+def _folder(where: str) -> Path:
+    return Path(where) if Path(where).is_absolute() else REPO_ROOT / where
+
+
+def unchanged(reads: Mapping[str, str]) -> bool:
+    """Whether every run in ``reads`` is still finished with the same stamp."""
+    return all(finished_stamp(_folder(where)) == stamp for where, stamp in reads.items())
+
+
+def replay_reads(reads: Mapping[str, str]) -> None:
+    """Count ``reads`` as read again, without reading them: mark each run used (``prune_unused`` keeps it) and
+    record it in the open ``recording_reads`` blocks (a result built on a stored table depends on its runs)."""
+    for where in reads:
+        os.utime(_folder(where) / MARKER)
+    for open_reads in _READS:
+        open_reads.update(reads)
 
 
 class RunStore:
@@ -119,6 +189,9 @@ class RunStore:
             raise FileNotFoundError(f"no finished {config.STAGE} run {config.config_hash()} under {self.root} "
                                     f"(a folder without {MARKER} is unfinished and is resumed by run())")
         os.utime(path / MARKER)  # marks the run as used (see prune_unused)
+        if _READS:
+            for reads in _READS:
+                reads[_where(path)] = finished_stamp(path)
         return Run(path=path, config=json.loads((path / "config.json").read_text()),
                    samples=pd.read_parquet(path / "samples.parquet"),
                    metrics=json.loads((path / "metrics.json").read_text()), computed=False)
@@ -159,21 +232,36 @@ class RunStore:
         order = {k: i for i, k in enumerate(keys)}
         samples = (samples[samples[key].isin(order)]
                    .sort_values(key, key=lambda s: s.map(order), kind="stable").reset_index(drop=True))
-        atomic_write_parquet(path / "samples.parquet", samples)
-        atomic_write_json(path / "metrics.json", dict(metrics(samples)))
-        self._write_config(path, config, finished=True)
-        atomic_write_json(path / MARKER, {"finished_at": _now(), "n_rows": len(samples)})
+        run = self.put(config, samples, metrics(samples), metrics_code=metrics_code(metrics))
         shutil.rmtree(parts)  # consolidated; kept only while a run is unfinished
-        run = self.load(config)
         return Run(run.path, run.config, run.samples, run.metrics, computed=bool(todo))
+
+    def put(self, config: StageConfig, samples: pd.DataFrame, metrics: Mapping[str, Any] | None = None, *,
+            metrics_code: str | None = None) -> Run:
+        """Store ``samples`` (computed in one piece) as the finished run of ``config``: table, aggregates (and the
+        digest of the code that computed them), config, and the completion marker last."""
+        path = self.path(config)
+        path.mkdir(parents=True, exist_ok=True)
+        atomic_write_parquet(path / "samples.parquet", samples)
+        atomic_write_json(path / "metrics.json", dict(metrics or {}))
+        self._write_config(path, config, finished=True)
+        marker = {"finished_at": _now(), "n_rows": len(samples), "id": uuid.uuid4().hex}
+        atomic_write_json(path / MARKER, {**marker, "metrics_code": metrics_code} if metrics_code else marker)
+        return self.load(config)
 
     @staticmethod
     def _refresh_metrics(run: Run, metrics: Callable[[pd.DataFrame], Mapping[str, Any]]) -> Run:
-        """Aggregates are derived data: recompute them from the stored samples, rewriting metrics.json if the
-        metric code changed since the run finished (the samples themselves are never recomputed)."""
+        """Aggregates are derived data: when the code that computes them changed since they were stored (the
+        marker records its digest), recompute them from the stored samples and rewrite metrics.json (the samples
+        themselves are never recomputed). Unchanged code: read as stored, so a re-render costs no bootstrap."""
+        code = metrics_code(metrics)
+        marker = json.loads((run.path / MARKER).read_text())
+        if marker.get("metrics_code") == code:
+            return run
         current = json.loads(json.dumps(dict(metrics(run.samples)), default=str))
         if current != run.metrics:
             atomic_write_json(run.path / "metrics.json", current)
+        atomic_write_json(run.path / MARKER, {**marker, "metrics_code": code})
         return Run(run.path, run.config, run.samples, current, computed=False)
 
     def runs(self, stage: str) -> list[dict[str, Any]]:

@@ -4,6 +4,8 @@ chapter's claim rows and the summary use them).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 AGREEMENTS = ("agrees", "partly", "disagrees", "not testable here", "beyond the paper")
@@ -14,13 +16,55 @@ def agreement(hits: int, total: int) -> str:
     return "agrees" if hits == total else "disagrees" if hits == 0 else "partly"
 
 
-def verdict_row(claim: str, paper: str, ours: str, verdict: str, agrees: str) -> dict[str, str]:
-    """One "paper vs ours" row (``agrees`` is one of ``AGREEMENTS``); the chapters show their rows and the
-    summary page collects them."""
-    if agrees not in AGREEMENTS:
-        raise ValueError(f"agrees={agrees!r} is not allowed; allowed: {list(AGREEMENTS)}")
-    return {"claim": claim, "paper (Qwen3-8B / s1.1-7B)": paper, "ours": ours, "agreement": agrees,
-            "verdict": verdict}
+# How one piece of evidence came out: as the paper says, against it, neither (its interval spans both), unable to
+# say (the unpruned model lacks the ability), or a question the paper did not ask.
+OUTCOMES = ("agrees", "disagrees", "inconclusive", "not testable here", "beyond the paper")
+CLAIM_COLUMNS = ("claim", "model and task", "variant", "measure", "paper", "ours", "agreement", "paper value", "value",
+                 "low", "high")
+
+
+def evidence_row(claim: str, subject: str, variant: str, measure: str, value: float, low: float, high: float,
+                 agrees: str, *, paper: str = "—", paper_value: float = float("nan"), ours: str | None = None,
+                 digits: int = 2) -> dict[str, Any]:
+    """One piece of evidence for a claim: one model on one task (``subject``, in words) in one ``variant`` (how it
+    was pruned or recovered), one number with its 95% CI (``value``, ``low``, ``high``; ``ours`` replaces its
+    text, e.g. "at chance") beside the paper's number for the same ``measure``, and how it came out (one of
+    ``OUTCOMES``). Every chapter's claim rows are these; the summary collects them, counts them per claim and
+    draws them."""
+    if agrees not in OUTCOMES:
+        raise ValueError(f"agrees={agrees!r} is not allowed; allowed: {list(OUTCOMES)}")
+    text = ours if ours is not None else "—" if pd.isna(value) else \
+        f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return {"claim": claim, "model and task": subject, "variant": variant, "measure": measure, "paper": paper,
+            "ours": text,
+            "agreement": agrees, "paper value": paper_value, "value": value, "low": low, "high": high}
+
+
+def claim_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Evidence rows as a table with every column of ``CLAIM_COLUMNS`` (an empty list gives an empty table)."""
+    return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
+
+
+def claim_verdicts(evidence: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim (in order): "agrees" when every conclusive piece of evidence agrees, "disagrees" when none
+    does, else "partly"; "beyond the paper" or "not testable here" when nothing could agree or disagree."""
+    rows = []
+    for claim, group in evidence.groupby("claim", sort=False):
+        outcomes = group["agreement"]
+        hits, tested = int((outcomes == "agrees").sum()), int(outcomes.isin(["agrees", "disagrees"]).sum())
+        if tested:
+            verdict, count = agreement(hits, tested), f"{hits} of {tested}"
+        else:
+            verdict = "beyond the paper" if (outcomes == "beyond the paper").any() else "not testable here"
+            count = "—"
+        rows.append({"claim": claim, "verdict": verdict, "as the paper says": count, "evidence": len(group)})
+    return pd.DataFrame(rows, columns=["claim", "verdict", "as the paper says", "evidence"])
+
+
+def claims_view(evidence: pd.DataFrame) -> pd.DataFrame:
+    """Evidence rows as the book shows them: words and intervals, no raw numbers."""
+    return evidence[["claim", "model and task", "variant", "measure", "paper", "ours", "agreement"]].rename(
+        columns={"ours": "ours (95% CI)"}).reset_index(drop=True)
 
 
 def glue_key(text: str) -> str:

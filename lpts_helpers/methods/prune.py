@@ -47,6 +47,8 @@ from ..tasks.benchmarks import load_benchmark
 from .organism import heldout_examples
 
 METHODS = ("shortgpt", "reverse", "laco", "selection", "random")
+METHOD_TITLES = {"shortgpt": "ShortGPT", "reverse": "reverse-order", "laco": "LaCo", "selection": "chosen layers",
+                 "random": "random layers"}
 CALIBRATIONS = ("gsm8k-train", "math500", "organism-thinking", "organism-direct")
 PROJECTIONS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
                "mlp.up_proj", "mlp.down_proj")

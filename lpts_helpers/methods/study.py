@@ -27,7 +27,7 @@ from ..engine.likelihood import StaticConfig, static_scores
 from ..models.presets import PRESETS
 from ..tasks.benchmarks import get_benchmark
 from ..tasks.static import STATIC_BENCHMARKS, get_static
-from .prune import PruneConfig, pruned_name, run_prune
+from .prune import METHOD_TITLES, PruneConfig, pruned_name, run_prune
 
 FAMILIES = ("knowledge", "short chains", "long chains")
 LONG_CHAIN = 8  # a chain this long or longer is a long chain (the AIME analogue); shorter ones are short
@@ -61,6 +61,12 @@ class Task:
         return self.benchmark if self.chain_length is None else f"{self.benchmark}@{self.chain_length}"
 
     @property
+    def words(self) -> str:
+        """The task in a few words, as tables and claims name it ("15-term sums", "ARC-Easy")."""
+        return get_static(self.benchmark).title if self.static else \
+            get_benchmark(self.benchmark).words(self.chain_length)
+
+    @property
     def static(self) -> bool:
         """Scored by the log-likelihood of each choice (lm-eval's way), not by a generated answer."""
         return self.benchmark in STATIC_BENCHMARKS
@@ -77,6 +83,20 @@ class Task:
     @property
     def chance(self) -> float:
         return get_static(self.benchmark).chance if self.static else get_benchmark(self.benchmark).chance
+
+
+def model_words(model: str) -> str:
+    """A model as tables and claims name it: its preset's few words ("thinking SmolLM2"), else its name."""
+    return PRESETS[model].words if model in PRESETS else model
+
+
+def cut_words(model: str, method: str, n_layers: int) -> str:
+    """A pruned variant in words: "ShortGPT, 1 of 30 layers cut" ("unpruned" at 0)."""
+    if n_layers == 0:
+        return "unpruned"
+    depth = f" of {PRESETS[model].n_layers} layers" if model in PRESETS else \
+        f" layer{'s' if n_layers > 1 else ''}"
+    return f"{METHOD_TITLES.get(method, method)}, {n_layers}{depth} cut"
 
 
 def calibration_for(model: str) -> str:

@@ -53,6 +53,11 @@ class ModelPreset:
     thinking: ThinkingFormat
     gguf_file: str | None = None
     notes: str = ""
+    short: str = ""  # the model in a few words, for tables and claims ("thinking SmolLM2"); default: the title
+
+    @property
+    def words(self) -> str:
+        return self.short or self.title
 
     @property
     def organism(self) -> tuple[str, int]:
@@ -70,19 +75,21 @@ PRESETS: dict[str, ModelPreset] = {p.name: p for p in (
                 notes="4-bit GGUF dequantized to fp32 on load; not a reasoning model"),
     ModelPreset("smollm2-135m-think", "SmolLM2-135M-Instruct, taught to think", "embedded default", "lora",
                 "smollm2-135m", "LlamaForCausalLM", 30, 576, 134_515_008, "chatml", S1_THINKING,
-                notes="LoRA fine-tuned here on s1-format chain-sum traces (lpts_helpers.methods.thinking), merged"),
+                notes="LoRA fine-tuned here on s1-format chain-sum traces (lpts_helpers.methods.thinking), merged",
+                short="thinking SmolLM2"),
     ModelPreset("organism", "Model organism (thinking, seed 0)", "embedded default", "organism", "thinking:0",
                 "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
-                notes="trained here on CPU (lpts_helpers.methods.organism): recall, chains, self-correction"),
+                notes="trained here on CPU (lpts_helpers.methods.organism): recall, chains, self-correction",
+                short="thinking organism"),
     ModelPreset("organism-seed1", "Model organism (thinking, seed 1)", "embedded default", "organism", "thinking:1",
                 "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
-                notes="the same recipe, another initialisation and data order"),
+                notes="the same recipe, another initialisation and data order", short="thinking organism, seed 1"),
     ModelPreset("organism-seed2", "Model organism (thinking, seed 2)", "embedded default", "organism", "thinking:2",
                 "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
-                notes="the same recipe, another initialisation and data order"),
+                notes="the same recipe, another initialisation and data order", short="thinking organism, seed 2"),
     ModelPreset("organism-direct", "Model organism (direct-answer control)", "embedded default", "organism",
                 "direct:0", "Qwen3ForCausalLM", 12, 128, 2_963_328, "chatml", QWEN3_THINKING,
-                notes="same architecture and data, answers without thinking"),
+                notes="same architecture and data, answers without thinking", short="direct-answer organism"),
     ModelPreset("qwen3-8b", "Qwen3-8B", "paper", "hub", "Qwen/Qwen3-8B", "Qwen3ForCausalLM", 36, 4096, 8.2e9,
                 "qwen3", QWEN3_THINKING, notes="the paper's main model (thinking mode)"),
     ModelPreset("s1.1-7b", "s1.1-7B", "paper", "hub", "simplescaling/s1.1-7B", "Qwen2ForCausalLM", 28, 3584,

@@ -55,6 +55,10 @@ class BenchmarkSpec:
     chained: bool = False  # problems are generated for a chain length (the chain_length knob)
     mixed: bool = False  # lengths up to chain_length mixed in one set (a thinking budget is swept on it)
     chance: float = 0.0  # accuracy of a uniform guess among the possible answers (0: open-ended)
+    short: str = ""  # in a few words for tables and claims, "{n}" the chain length ("{n}-term sums"); default: title
+
+    def words(self, chain_length: int | None = None) -> str:
+        return (self.short or self.title).replace("{n}", str(chain_length))
 
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -66,28 +70,30 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
     BenchmarkSpec("aime24", "AIME 2024 (no figures)", "local", "integer",
                   "Gen-Verse/ReasonFlux (copy of simplescaling/aime24_nofigures)", "Apache-2.0; problems © MAA",
                   "long-chain reasoning; sequential scaling", MATH_INSTRUCTION, "boxed", "math-verify",
-                  files="aime24/aime24_nofigures.jsonl", hub_id="simplescaling/aime24_nofigures", hub_split="train"),
+                  files="aime24/aime24_nofigures.jsonl", hub_id="simplescaling/aime24_nofigures", hub_split="train",
+                  short="AIME24"),
     BenchmarkSpec("math500", "MATH-500", "local", "math expression",
                   "hkust-nlp/simpleRL-reason (= openai/prm800k split)", "MIT", "reasoning; sequential scaling",
                   MATH_INSTRUCTION, "boxed", "math-verify", files="math500/test.jsonl",
-                  hub_id="HuggingFaceH4/MATH-500", hub_split="test"),
+                  hub_id="HuggingFaceH4/MATH-500", hub_split="test", short="MATH500"),
     BenchmarkSpec("gsm8k", "GSM8K (test)", "local", "number", "openai/grade-school-math", "MIT",
                   "short-chain reasoning", MATH_INSTRUCTION, "boxed", "math-verify", files="gsm8k/test.jsonl",
-                  hub_id="openai/gsm8k", hub_config="main", hub_split="test", few_shot="gsm8k-train"),
+                  hub_id="openai/gsm8k", hub_config="main", hub_split="test", few_shot="gsm8k-train",
+                  short="GSM8K"),
     BenchmarkSpec("mmlu", "MMLU (57 subjects, test)", "local", "choice letter",
                   "HaeChan0305/MLILAB-FedLLM (copy of hendrycks/test)", "MIT", "knowledge", CHOICE_INSTRUCTION,
                   "choice", "choice", files="mmlu/test/*_test.csv", hub_id="cais/mmlu", hub_config="all",
-                  hub_split="test", few_shot="mmlu-dev", chance=0.25),
+                  hub_split="test", few_shot="mmlu-dev", chance=0.25, short="MMLU"),
     # Synthetic chains whose length is a knob (chain_length): short and long chains the small models can
     # partly solve. One-digit numbers and small counts keep each step easy, so length is what varies.
     BenchmarkSpec("chain_sum", "Chain sums (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN, "Apache-2.0",
                   "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex", "math-verify",
-                  rg_dataset="chain_sum", chained=True,
+                  rg_dataset="chain_sum", chained=True, short="{n}-term sums",
                   rg_config=lambda k: {"min_terms": k, "max_terms": k, "min_digits": 1, "max_digits": 1}),
     # Lengths 2..chain_length terms mixed, as MATH500 mixes levels: the set the thinking SmolLM2's budget is swept on.
     BenchmarkSpec("chain_sum_mix", "Chain sums of mixed length (reasoning-gym)", "reasoning-gym", "integer",
                   RG_ORIGIN, "Apache-2.0", "a mix of chain lengths (MATH500 analogue)", MATH_INSTRUCTION, "flex",
-                  "math-verify", rg_dataset="chain_sum", chained=True, mixed=True,
+                  "math-verify", rg_dataset="chain_sum", chained=True, mixed=True, short="sums of 2 to {n} terms",
                   rg_config=lambda k: {"min_terms": 2, "max_terms": k, "min_digits": 1, "max_digits": 1}),
     BenchmarkSpec("basic_arithmetic", "Mixed + and − (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN,
                   "Apache-2.0", "beyond the paper: chain length as a knob", MATH_INSTRUCTION, "flex",
@@ -102,15 +108,18 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
     # The model organism's world (lpts_helpers.methods.organism): its prompts carry no instruction, the chat turn is the
     # whole task. Recall has one problem per fact; chains are generated for any length.
     BenchmarkSpec("organism_recall", "Organism: fact recall, multiple choice", "organism", "choice letter",
-                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge (MMLU analogue)", "", "boxed", "exact", chance=0.25),
+                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge (MMLU analogue)", "", "boxed", "exact", chance=0.25,
+                  short="fact recall (multiple choice)"),
     BenchmarkSpec("organism_recall_open", "Organism: fact recall, open answer", "organism", "name",
-                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge, generated exactly", "", "boxed", "exact", chance=1 / 16),
+                  ORGANISM_ORIGIN, "Apache-2.0", "knowledge, generated exactly", "", "boxed", "exact", chance=1 / 16,
+                  short="fact recall (open answer)"),
     BenchmarkSpec("organism_chain", "Organism: running sums", "organism", "integer", ORGANISM_ORIGIN, "Apache-2.0",
-                  "short (GSM8K) to long (AIME) chains", "", "boxed", "exact", chained=True, chance=1 / 100),
+                  "short (GSM8K) to long (AIME) chains", "", "boxed", "exact", chained=True, chance=1 / 100,
+                  short="{n}-step running sums"),
     # Lengths 1..chain_length mixed, as MATH500 mixes levels: the set a thinking budget is swept on.
     BenchmarkSpec("organism_chain_mix", "Organism: running sums of mixed length", "organism", "integer",
                   ORGANISM_ORIGIN, "Apache-2.0", "a mix of chain lengths (MATH500 analogue)", "", "boxed", "exact",
-                  chained=True, mixed=True, chance=1 / 100),
+                  chained=True, mixed=True, chance=1 / 100, short="running sums of 1 to {n} steps"),
 )}
 LOCAL_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.source == "local")
 CHAIN_BENCHMARKS = tuple(name for name, b in BENCHMARKS.items() if b.chained)

@@ -119,7 +119,7 @@ def _item(item_id: str, context: str | list[str], choices: list[str], gold: int,
 
 
 _ARC = re.compile(r"Please choose the correct answer to the question: (?P<stem>.*?)\n\n(?P<options>Answer1: .*?)"
-                  r"\n\nAnswer format: .*", re.S)
+                  r"\n\nAnswer format: .*", re.DOTALL)
 
 
 def _arc(spec: StaticSpec) -> list[dict]:
