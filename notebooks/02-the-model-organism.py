@@ -62,6 +62,7 @@ from myst_nb import glue
 
 from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch02_organism
+from lpts_helpers.core import metrics
 from lpts_helpers.core.store import RunStore
 from lpts_helpers.engine import evaluation, likelihood
 from lpts_helpers.engine.generation import BackendOptions
@@ -253,7 +254,7 @@ plots.accuracy_chart(thinker_table, x="chain_length", color="model", title="Smol
 evaluation.sweep([*plan.thinker_budget_configs(), plan.thinker_sampling_config()], store, options=options)
 thinker = ch02_organism.thinker_targets(plan, store)
 for row in thinker.itertuples():
-    glue(f"thinker_{row.key}", evaluation.interval(row.measured, row.low, row.high), display=False)
+    glue(f"thinker_{row.key}", metrics.interval(row.measured, row.low, row.high), display=False)
 glue("thinker_met", f"{int((thinker['met'] == 'yes').sum())} of {len(thinker)}", display=False)
 glue("thinker_missed", ch02_organism.missed_targets(thinker), display=False)
 ch02_organism.thinker_view(thinker)

@@ -27,7 +27,7 @@
 #
 # **Verdict.** {glue:text}`verdict`
 
-# %% tags=["parameters", "remove-cell"]
+# %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 

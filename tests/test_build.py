@@ -60,6 +60,23 @@ def test_a_failing_chapter_is_named_with_its_cell(tmp_path):
     assert (tmp_path / "out" / "07-broken.ipynb").exists()  # the partial notebook is kept for reading
 
 
+def test_injected_parameters_are_hidden_and_a_page_without_code_hides_its_parameters(tmp_path):
+    import nbformat
+
+    def tags_after(*other_tags):
+        cells = [nbformat.v4.new_code_cell("profile = 'default'", metadata={"tags": ["parameters"]}),
+                 nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["injected-parameters"]}),
+                 *(nbformat.v4.new_code_cell("x = 1", metadata={"tags": list(t)}) for t in other_tags)]
+        path = tmp_path / "chapter.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+        build.hide_parameter_cells(path)
+        return [c.metadata["tags"] for c in nbformat.read(path, as_version=4).cells[:2]]
+
+    assert tags_after([], ["remove-input"]) == [["parameters"], ["injected-parameters", "remove-cell"]]
+    assert tags_after(["remove-input"], ["remove-input"]) == [["parameters", "remove-cell"],
+                                                             ["injected-parameters", "remove-cell"]]
+
+
 def test_fingerprint_changes_with_source_and_parameters(tmp_path):
     source = tmp_path / "00-x.py"
     source.write_text("a = 1\n")

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from lpts_helpers.core import derived, metrics
-from lpts_helpers.core.config import StageConfig, knob
 from lpts_helpers.core import store as store_module
+from lpts_helpers.core.config import StageConfig, knob
 from lpts_helpers.core.store import MARKER
 
 CALLS = []

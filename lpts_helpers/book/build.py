@@ -31,11 +31,9 @@ from typing import Any
 import yaml
 
 from ..core.config import PROFILES
-from ..core.paths import BOOK_DIR, BUILD_DIR, REPO_ROOT, RUNS_DIR, claims_file
-from ..core.store import MARKER
+from ..core.paths import BOOK_DIR, BUILD_DIR, PACKAGE_DIR, REPO_ROOT, RUNS_DIR, claims_file
+from ..core.store import MARKER, source_digest
 from .plots import write_vega_bundle
-
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lpts_helpers: a chapter depends on all of it
 
 # Stages whose runs are trained artifacts, like a pretrained checkpoint: --fresh keeps them (LOG.md, issue 18).
 # Both organism phases: the second holds the committed checkpoints, the first the training record it starts from.
@@ -104,8 +102,7 @@ def fingerprint(source: Path, parameters: dict[str, Any]) -> str:
     """What a chapter's execution depends on besides the store: its source, parameters and the helper code."""
     digest = hashlib.sha256(source.read_bytes())
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + path.read_bytes())
+    digest.update(source_digest(PACKAGE_DIR).encode())  # all of lpts_helpers: a chapter may use any of it
     return digest.hexdigest()
 
 
@@ -128,19 +125,25 @@ def execute_chapter(source: Path, output: Path, parameters: dict[str, Any]) -> f
             f"chapter {_shown(source)} failed in cell {err.cell_index} of the executed notebook "
             f"(execution count {err.exec_count}), the cell that starts with:\n    {first_line}\n"
             f"{err.ename}: {err.evalue}\nThe executed notebook, with the traceback, is {output}") from None
-    hide_injected_parameters(output)
+    hide_parameter_cells(output)
     return time.perf_counter() - started
 
 
-def hide_injected_parameters(executed: Path) -> None:
+def hide_parameter_cells(executed: Path) -> None:
     """Tag papermill's injected-parameters cell ``remove-cell``: the page shows the chapter's own parameters cell
-    (its knobs, documented), not the build's overrides of them (nbval still runs the cell)."""
+    (its knobs, documented), not the build's overrides of them. On a page that shows no code (every other code
+    cell tagged ``remove-input``, as the summary's are) the parameters cell goes too. nbval still runs both."""
     import nbformat
 
     notebook = nbformat.read(executed, as_version=4)
-    for cell in notebook.cells:
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    parameters = {"parameters", "injected-parameters"}
+    shows_code = any(not parameters & set(c.metadata.get("tags", [])) and
+                     not {"remove-input", "remove-cell"} & set(c.metadata.get("tags", [])) for c in code)
+    for cell in code:
         tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
+        hide = "injected-parameters" in tags or ("parameters" in tags and not shows_code)
+        if hide and "remove-cell" not in tags:
             tags.append("remove-cell")
     nbformat.write(notebook, executed)
 

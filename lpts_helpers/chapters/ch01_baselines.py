@@ -11,8 +11,9 @@ import pandas as pd
 
 from ..core import paper
 from ..core.config import ConfigError, knob
+from ..core.metrics import interval
 from ..core.store import RunStore
-from ..engine.evaluation import EvalConfig, interval
+from ..engine.evaluation import EvalConfig
 from ..engine.likelihood import SCORINGS, ChoiceConfig, StaticConfig, run_static
 from ..models.registry import check_model
 from ..tasks.benchmarks import LOCAL_BENCHMARKS

@@ -307,14 +307,14 @@ def missed_targets(targets: pd.DataFrame) -> str:
     missed = targets[targets["met"] == "no"]
     if missed.empty:
         return "none missed"
-    return "missed: " + "; ".join(f"{r.target}, measured {evaluation.interval(r.measured, r.low, r.high)}"
+    return "missed: " + "; ".join(f"{r.target}, measured {metrics.interval(r.measured, r.low, r.high)}"
                                   for r in missed.itertuples())
 
 
 def thinker_view(targets: pd.DataFrame) -> pd.DataFrame:
     """The thinking SmolLM2's targets as the chapter prints them."""
     return pd.DataFrame({"target": targets["target"],
-                         "measured (95% CI)": [evaluation.interval(r.measured, r.low, r.high)
+                         "measured (95% CI)": [metrics.interval(r.measured, r.low, r.high)
                                                for r in targets.itertuples()],
                          "met": targets["met"].map({"yes": "✓", "no": "✗"})})
 
@@ -342,7 +342,7 @@ def thinker_examples(seed: int = 7) -> pd.DataFrame:
 def targets_view(targets: pd.DataFrame) -> pd.DataFrame:
     """The target table as a reader scans it: one row per target, one column per model ("value [low, high] ✓")."""
     marks = {"yes": "✓", "no": "✗", "negative": "(a measured negative result)"}
-    cells = targets.assign(cell=[f"{evaluation.interval(r.measured, r.low, r.high)} {marks[r.met]}"
+    cells = targets.assign(cell=[f"{metrics.interval(r.measured, r.low, r.high)} {marks[r.met]}"
                                  for r in targets.itertuples()])
     order = list(dict.fromkeys(targets["target"]))
     models = list(dict.fromkeys(targets["model"]))

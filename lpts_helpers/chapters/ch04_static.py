@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 
 from ..core import paper
+from ..core.metrics import interval
 from ..core.paper import LACO_RETENTION, LACO_SOURCE
 from ..core.store import RunStore
 from ..core.verdicts import claim_table, evidence_row, glue_key
-from ..engine.evaluation import interval
 from ..methods.study import FAMILIES, Cell, Task, compare, cut_words, model_words
 from ..models.presets import PRESETS
 from ..tasks.benchmarks import get_benchmark

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.metrics import interval
 from ..core.paper import MODEL
 from ..core.store import RunStore
 from ..core.verdicts import claim_table, evidence_row, glue_key
-from ..engine.evaluation import interval
 from ..methods.study import Cell, Task, cut_words, model_words, slopes
 from ..models.presets import PRESETS
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.metrics import interval
 from ..core.paper import MODEL
 from ..core.store import RunStore
 from ..core.verdicts import claim_table, evidence_row, glue_key
 from ..engine import evaluation
-from ..engine.evaluation import interval
 from ..methods.study import Cell, Task, cut_words, model_words
 from ..models.presets import PRESETS
 

@@ -12,10 +12,10 @@ import pandas as pd
 
 from ..core import metrics
 from ..core.config import ConfigError, knob
+from ..core.metrics import interval
 from ..core.store import Run, RunStore
 from ..core.verdicts import claim_table, evidence_row
 from ..engine import evaluation
-from ..engine.evaluation import interval
 from ..engine.generation import BackendOptions
 from ..methods import study
 from ..methods.recovery import RecoveryConfig, recovered_name, train_recovery

@@ -48,10 +48,10 @@ def fit_table(scores: dict[tuple, dict[int, pd.Series]], holdout_from: dict[str,
             result = fit(by_length, form)
             row = {"model": model, "method": method, "pruned_layers": n_layers, "form": form,
                    "epsilon": result.epsilon.value, "epsilon low": result.epsilon.low,
-                   "epsilon high": result.epsilon.high, "ε (95% CI)": evaluation.interval(
+                   "epsilon high": result.epsilon.high, "ε (95% CI)": metrics.interval(
                        result.epsilon.value, result.epsilon.low, result.epsilon.high, 3),
                    "a": result.a.value,
-                   "a (95% CI)": evaluation.interval(result.a.value, result.a.low, result.a.high),
+                   "a (95% CI)": metrics.interval(result.a.value, result.a.low, result.a.high),
                    "deviance": round(result.deviance, 2), "p": result.p_value,
                    "lengths": ", ".join(map(str, result.lengths))}
             if cut is not None and any(k >= cut for k in by_length) and \
@@ -59,8 +59,8 @@ def fit_table(scores: dict[tuple, dict[int, pd.Series]], holdout_from: dict[str,
                 check = holdout(by_length, cut, form)
                 row["long chains predicted"] = "; ".join(
                     f"{r['steps']} steps: "
-                    f"{evaluation.interval(r['predicted'], r['predicted low'], r['predicted high'])}"
-                    f" vs measured {evaluation.interval(r['measured'], r['measured low'], r['measured high'])}"
+                    f"{metrics.interval(r['predicted'], r['predicted low'], r['predicted high'])}"
+                    f" vs measured {metrics.interval(r['measured'], r['measured low'], r['measured high'])}"
                     + ("" if r["holds"] else " (misses)") for _, r in check.iterrows())
                 row["holds"] = bool(check["holds"].all())
             rows.append(row)
@@ -123,7 +123,7 @@ def _unpruned_method(scores: dict[tuple, Any], model: str) -> str:
 
 
 def _ci(estimate: metrics.Estimate) -> str:
-    return evaluation.interval(estimate.value, estimate.low, estimate.high)
+    return metrics.interval(estimate.value, estimate.low, estimate.high)
 
 
 def fits_view(fits: pd.DataFrame) -> pd.DataFrame:
@@ -198,16 +198,17 @@ def claims(plan: BeyondPlan, store: RunStore, *, options: Any = None) -> pd.Data
     unpruned ε), with how often the fit predicts the longer chains; and per method, how much more the thinking
     model lost than its direct-answer control on the longest chains (paired difference of the changes)."""
     pruning = plan.pruning
-    scores = chain_scores(plan.chain_cells(store), store, options=options)
+    cells = plan.chain_cells(store)
+    scores = chain_scores(cells, store, options=options)
     fits = stored_fit_table(scores, {model: plan.holdout(model, pruning) for model in pruning.models()}, store)
+    benchmarks = {c.model: c.task.benchmark for c in cells}
     rows = []
     for model, group in fits[fits["form"] == "two"].groupby("model", sort=False):
         unpruned = group[group["pruned_layers"] == 0].iloc[0]
         solved = group[group["epsilon"].notna()]
         deepest = solved[solved["pruned_layers"] == solved["pruned_layers"].max()]
         held, tested = _held_out(group)
-        benchmark = next(c.task.benchmark for c in plan.chain_cells(store) if c.model == model)
-        task = get_benchmark(benchmark).words("k")  # every length: "k-term sums"
+        task = get_benchmark(benchmarks[model]).words("k")  # every length: "k-term sums"
         for _, row in deepest.iterrows():
             measure = (f"per-step error ε (unpruned {unpruned['epsilon']:.3f}); the fit predicts the longer chains "
                        f"for {held} of {tested} variants")

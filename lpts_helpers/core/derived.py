@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .config import StageConfig, knob
-from .paths import REPO_ROOT
-from .store import RunStore, code_digest, recording_reads, replay_reads, unchanged
+from .paths import PACKAGE_DIR
+from .store import RunStore, code_digest, recording_reads, replay_reads, source_digest, unchanged
 
 
 @dataclass(frozen=True)
@@ -100,21 +100,11 @@ def stored_table(store: RunStore, name: str, compute: Callable[..., pd.DataFrame
     return store.put(config, table.reset_index(drop=True)).samples
 
 
-def package_digest() -> str:
-    """A digest of every module of ``lpts_helpers``: a table that draws on much of the book's code (the claim rows
-    of every chapter) is recomputed after any change to it."""
-    package = REPO_ROOT / "lpts_helpers"
-    h = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        h.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def tracked_table(store: RunStore, name: str, key: Any, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """``compute()`` for a table whose inputs are too many runs to key it by their values (the summary's claim
     rows read about a thousand): keyed by ``key`` (e.g. the plan) and the helper code, and read back only while
     every run it read is still finished as it was (``store.recording_reads``); else computed afresh."""
-    config = DerivedConfig(name=name, inputs=digest(key), code=package_digest())
+    config = DerivedConfig(name=name, inputs=digest(key), code=source_digest(PACKAGE_DIR))
     if store.is_complete(config):
         stored = store.load(config)
         reads = stored.metrics.get("reads", {})

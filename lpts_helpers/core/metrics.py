@@ -98,6 +98,13 @@ class Estimate:
         return {"value": self.value, "low": self.low, "high": self.high, "n_problems": self.n_problems}
 
 
+def interval(value: float | None, low: float, high: float, digits: int = 2) -> str:
+    """An estimate as the book prints it, "0.42 [0.30, 0.55]"; "—" when there is none (None or NaN)."""
+    if value is None or np.isnan(value):
+        return "—"
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
 def bootstrap_ci(per_problem, *, confidence: float = 0.95, n_resamples: int = 10_000, seed: int = 0) -> Estimate:
     """Mean of per-problem scores with a percentile bootstrap CI over problems (``scipy.stats.bootstrap``)."""
     values = np.asarray(per_problem, dtype=float)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = REPO_ROOT / "lpts_helpers"
 DATA_DIR = REPO_ROOT / "data"
 BENCHMARKS_DIR = DATA_DIR / "benchmarks"
 RUNS_DIR = DATA_DIR / "runs"

@@ -103,6 +103,15 @@ def code_digest(modules: Iterable[ModuleType]) -> str:
     return h.hexdigest()[:16]
 
 
+def source_digest(folder: Path) -> str:
+    """A 16-hex-digit digest of every Python file under ``folder``, names and bytes (``PACKAGE_DIR``: all of the
+    helper code, what a chapter's execution and the summary's claim rows depend on)."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        h.update(path.relative_to(folder).as_posix().encode() + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def metrics_code(metrics: Callable) -> str:
     """What a run's aggregates depend on besides its samples: which function computes them, the source of its
     module and of ``core.metrics`` (the bootstrap intervals)."""
@@ -189,9 +198,8 @@ class RunStore:
             raise FileNotFoundError(f"no finished {config.STAGE} run {config.config_hash()} under {self.root} "
                                     f"(a folder without {MARKER} is unfinished and is resumed by run())")
         os.utime(path / MARKER)  # marks the run as used (see prune_unused)
-        if _READS:
-            for reads in _READS:
-                reads[_where(path)] = finished_stamp(path)
+        for reads in _READS:  # open recording_reads blocks (none, mostly)
+            reads[_where(path)] = finished_stamp(path)
         return Run(path=path, config=json.loads((path / "config.json").read_text()),
                    samples=pd.read_parquet(path / "samples.parquet"),
                    metrics=json.loads((path / "metrics.json").read_text()), computed=False)

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from .metrics import interval
+
 AGREEMENTS = ("agrees", "partly", "disagrees", "not testable here", "beyond the paper")
 
 
@@ -33,11 +35,9 @@ def evidence_row(claim: str, subject: str, variant: str, measure: str, value: fl
     draws them."""
     if agrees not in OUTCOMES:
         raise ValueError(f"agrees={agrees!r} is not allowed; allowed: {list(OUTCOMES)}")
-    text = ours if ours is not None else "—" if pd.isna(value) else \
-        f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
     return {"claim": claim, "model and task": subject, "variant": variant, "measure": measure, "paper": paper,
-            "ours": text,
-            "agreement": agrees, "paper value": paper_value, "value": value, "low": low, "high": high}
+            "ours": interval(value, low, high, digits) if ours is None else ours, "agreement": agrees,
+            "paper value": paper_value, "value": value, "low": low, "high": high}
 
 
 def claim_table(rows: list[dict[str, Any]]) -> pd.DataFrame:

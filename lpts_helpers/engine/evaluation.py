@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..core import metrics
 from ..core.config import ConfigError, StageConfig, knob
+from ..core.metrics import interval
 from ..core.store import Run, RunStore
 from ..tasks.benchmarks import LOCAL_BENCHMARKS, get_benchmark, load_benchmark
 from ..tasks.grading import EXTRACTORS, SCORERS, grade, math_verify_equal, normalize
@@ -278,13 +279,6 @@ def gold_check_table(gold_metrics: dict[str, Any]) -> pd.DataFrame:
                      "rate": value["rate"], "graded per second": round(value["per_second"], 1),
                      "misses": ", ".join(value["misses"]) or "none"})
     return pd.DataFrame(rows)
-
-
-def interval(value: float, low: float, high: float, digits: int = 2) -> str:
-    """An estimate as the book prints it, "0.42 [0.30, 0.55]"; "—" when there is none."""
-    if pd.isna(value):
-        return "—"
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def sweep_view(table: pd.DataFrame) -> pd.DataFrame:

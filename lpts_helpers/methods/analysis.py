@@ -51,9 +51,9 @@ from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 from ..core import metrics
 from ..core.config import ConfigError, StageConfig, knob
+from ..core.metrics import interval
 from ..core.paths import BENCHMARKS_DIR, REPO_ROOT
 from ..core.store import Run, RunStore
-from ..engine.evaluation import interval
 from ..tasks.judge import Endpoint
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -388,7 +388,7 @@ def summary_row(summary: dict[str, metrics.Estimate | None]) -> dict[str, Any]:
 
 
 def measure_interval(estimate: metrics.Estimate | None) -> str:
-    """``evaluation.interval``, with one decimal for measures on the 0–100 scale (Self-BLEU, rates)."""
+    """``metrics.interval``, with one decimal for measures on the 0–100 scale (Self-BLEU, rates)."""
     if estimate is None:
         return "—"
     digits = 1 if max(abs(estimate.value), abs(estimate.high)) >= 10 else 2

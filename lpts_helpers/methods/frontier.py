@@ -86,7 +86,7 @@ def matched(table: pd.DataFrame, per_problem: dict[tuple, np.ndarray]) -> pd.Dat
                                                              int(point["k"]))])
             rows.append({**_describe(point), "unpruned match": f"k = {int(best['k'])}, compute {best['compute']:.0f}, "
                                                               f"accuracy {best['accuracy']:.2f}",
-                         "difference (95% CI)": evaluation.interval(diff.value, diff.low, diff.high),
+                         "difference (95% CI)": metrics.interval(diff.value, diff.low, diff.high),
                          "pruned wins": bool(diff.low > 0), "difference": diff.value, "low": diff.low,
                          "high": diff.high})
     return pd.DataFrame(rows)
@@ -95,4 +95,4 @@ def matched(table: pd.DataFrame, per_problem: dict[tuple, np.ndarray]) -> pd.Dat
 def _describe(point: pd.Series) -> dict[str, Any]:
     return {"model": point["model"], "method": point["method"], "pruned layers": int(point["pruned_layers"]),
             "k": int(point["k"]), "compute": round(float(point["compute"])),
-            "accuracy": evaluation.interval(point["accuracy"], point["low"], point["high"])}
+            "accuracy": metrics.interval(point["accuracy"], point["low"], point["high"])}

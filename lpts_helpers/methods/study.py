@@ -20,9 +20,10 @@ import pandas as pd
 
 from ..core import metrics
 from ..core.config import ConfigError
+from ..core.metrics import interval
 from ..core.store import RunStore
 from ..engine import evaluation
-from ..engine.evaluation import EvalConfig, interval
+from ..engine.evaluation import EvalConfig
 from ..engine.likelihood import StaticConfig, static_scores
 from ..models.presets import PRESETS
 from ..tasks.benchmarks import get_benchmark
