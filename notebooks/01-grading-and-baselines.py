@@ -20,15 +20,12 @@
 # grader and measures the unpruned baselines the pruning chapters compare against. It reproduces no figure of
 # the paper; it sets the paper's unpruned numbers (PAPER.md, "Reported numbers", 0 pruned layers) beside ours.
 #
-# **Verdict.** The grader marks every gold answer of AIME24, MATH-500 and GSM8K correct (lowest rate of the three
-# checks: {glue:text}`gold_min_rate:.3f`), so a difference in accuracy is the model's, not the grader's. The
-# embedded SmolLM2-135M-Instruct almost never boxes its answer (the paper's reading gives it 0 everywhere); read
-# leniently, it gets {glue:text}`baseline_summary`. Its chains collapse with length before any pruning, so the
-# pruning chapters can measure it only on the shortest chains, and with wide intervals. On MMLU it is
-# {glue:text}`mmlu_verdict`: SmolLM2 cannot show whether pruning keeps knowledge, which is one reason the book
-# trains its own model organism. On the static sets the literature prunes on, our scoring meets
-# {glue:text}`anchor_within` published numbers within ±3 points (largest gap {glue:text}`anchor_gap`), and SmolLM2
-# is above chance on {glue:text}`static_informative`: these become its knowledge tasks.
+# **Verdict.** The grader marks every gold answer of AIME24, MATH-500 and GSM8K correct (lowest rate of the three checks
+# {glue:text}`gold_min_rate:.3f`), and our static scoring meets {glue:text}`anchor_within` published numbers for SmolLM2
+# within {glue:text}`anchor_tolerance` points (largest gap {glue:text}`anchor_gap`), so a difference in accuracy is the
+# model's, not the book's. Read leniently, the unpruned SmolLM2-135M-Instruct gets {glue:text}`baseline_summary`, and on
+# MMLU it is {glue:text}`mmlu_verdict`. As it is, it cannot test the paper's claims: its chains collapse with length
+# before any pruning, and it is above chance only on {glue:text}`static_informative`, which become its knowledge tasks.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (CPU, seconds; tests) | "default" (the embedded book) | "paper" (GPU, paper scale)

@@ -26,28 +26,30 @@
 # unpruned model can do against the targets a pruning study needs, and compares its layer-by-layer redundancy
 # with a real LLM's.
 #
-# **Verdict.** Each of the three seeds knows its 200 facts — multiple choice by log-likelihood
-# {glue:text}`recall_low:.2f`–{glue:text}`recall_high:.2f`, open recall {glue:text}`recall_open_low:.2f`–{glue:text}`recall_open_high:.2f`
-# (writing the option's letter it stays at chance, {glue:text}`letter_low:.2f`–{glue:text}`letter_high:.2f`) — and
-# solves short chains ({glue:text}`short_low:.2f`–{glue:text}`short_high:.2f`) and {glue:text}`long_chain`-step chains
-# ({glue:text}`long_low:.2f`–{glue:text}`long_high:.2f`) greedily: above the 0.50–0.90 the pruning study asked for, so
-# the unpruned models have no headroom there (only at 28–32 steps, the top of the trained range, does a seed
-# fall, to {glue:text}`beyond_low:.2f`). Test-time compute pays: each doubling of the thinking budget adds
-# {glue:text}`budget_slope_low:+.2f` to {glue:text}`budget_slope_high:+.2f` on chains of mixed length, a majority
-# of 16 samples {glue:text}`maj_gain_low:+.2f` to {glue:text}`maj_gain_high:+.2f` and pass@16
-# {glue:text}`pass_gain_low:+.2f` to {glue:text}`pass_gain_high:+.2f` over one sample (small: one sample is
-# already right {glue:text}`sampled_low:.2f`–{glue:text}`sampled_high:.2f` of the time), while forcing "Wait" three times changes accuracy by
-# {glue:text}`wait_gain_low:+.2f` to {glue:text}`wait_gain_high:+.2f`. The direct-answer control, trained on
-# chains of 1–4 steps because longer ones cannot be added up without writing the steps out, knows the facts
-# ({glue:text}`control_recall:.2f`) and answers short chains at once
-# ({glue:text}`control_short:.2f`) but {glue:text}`control_long_chain:.2f` of {glue:text}`long_chain`-step ones.
-# {glue:text}`targets_met` of {glue:text}`targets_total` targets are met, and {glue:text}`targets_negative` are
-# measured negative results (table at the end). Removing one layer at a
-# time — organism seed 0: {glue:text}`redundancy_organism`; SmolLM2-135M: {glue:text}`redundancy_reference`.
-# SmolLM2-135M-Instruct, taught to think with a LoRA adapter on s1-format traces, solves short chain sums
-# ({glue:text}`thinker_short`) and 12–16-step ones with headroom to lose ({glue:text}`thinker_long`), gains
-# {glue:text}`thinker_budget_slope` per doubling of its thinking budget and {glue:text}`thinker_maj_gain` from a
-# majority of 16 samples; it meets {glue:text}`thinker_met` of its targets ({glue:text}`thinker_missed`).
+# **Verdict.** Each of the three organism seeds knows its facts (open recall
+# {glue:text}`recall_open_low:.2f`–{glue:text}`recall_open_high:.2f`), solves {glue:text}`long_chain`-step chains
+# greedily ({glue:text}`long_low:.2f`–{glue:text}`long_high:.2f`) and gains {glue:text}`budget_slope_low:+.2f` to
+# {glue:text}`budget_slope_high:+.2f` per doubling of its thinking budget. SmolLM2-135M-Instruct, taught to think,
+# solves its long chain sums {glue:text}`thinker_long`, with headroom to lose, and gains
+# {glue:text}`thinker_budget_slope` per doubling. The organisms meet {glue:text}`targets_met` of their
+# {glue:text}`targets_total` targets and the thinking SmolLM2 {glue:text}`thinker_met` of its own.
+#
+# **What it means.** The organism is a reasoning model in miniature with two limits to keep in mind. Its chains leave no
+# headroom: every seed solves every chain up to the longest the chapters use, and only beyond it does a seed fall (to
+# {glue:text}`beyond_low:.2f`). Sampling has little to add: one sample is already right
+# {glue:text}`sampled_low:.2f`–{glue:text}`sampled_high:.2f` of the time, so a majority of {glue:text}`n_samples`
+# samples gains {glue:text}`maj_gain_low:+.2f` to {glue:text}`maj_gain_high:+.2f` and pass@{glue:text}`n_samples`
+# {glue:text}`pass_gain_low:+.2f` to {glue:text}`pass_gain_high:+.2f`, while forcing "Wait" changes accuracy by
+# {glue:text}`wait_gain_low:+.2f` to {glue:text}`wait_gain_high:+.2f` ({glue:text}`targets_negative` targets are these
+# measured negative results). Writing a multiple-choice option's letter it stays at chance
+# ({glue:text}`letter_low:.2f`–{glue:text}`letter_high:.2f`), so its knowledge is scored by log-likelihood
+# ({glue:text}`recall_low:.2f`–{glue:text}`recall_high:.2f`). The direct-answer control knows the facts
+# ({glue:text}`control_recall:.2f`) and answers short chains at once ({glue:text}`control_short:.2f`) but solves
+# {glue:text}`control_long_chain:.2f` of the long ones: what thinking adds is the difference. The thinking SmolLM2
+# solves short sums {glue:text}`thinker_short` and gains {glue:text}`thinker_maj_gain` from a majority of
+# {glue:text}`thinker_samples` samples; {glue:text}`thinker_missed`. Removed one at a time, the layers each model can
+# lose (chapter 03 has the detail) are, for the first organism seed, {glue:text}`redundancy_organism`; for SmolLM2-135M,
+# {glue:text}`redundancy_reference`.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book); the organism has no paper scale
@@ -77,6 +79,8 @@ options = BackendOptions(tensor_parallel_size=tensor_parallel_size, progress=Fal
 plan = ch02_organism.OrganismPlan.for_profile(profile, n_problems=n_problems, n_samples=n_samples, long_chain=long_chain)
 configs = {model: organism.config_for(model, profile) for model in plan.models}
 glue("long_chain", plan.long_chain, display=False)
+glue("n_samples", plan.n_samples, display=False)
+glue("thinker_samples", plan.thinker_samples, display=False)
 plan.to_dict()
 
 # %% [markdown]
@@ -150,10 +154,10 @@ choice[["model", "scoring", "accuracy", "low", "high", "chance", "n_problems"]]
 # %% [markdown]
 # ## Sequential scaling: more thinking, more accuracy
 #
-# Two of the paper's knobs. *Budget*, on a set whose problems have 1 to {glue:text}`long_chain` steps (as MATH500 mixes levels):
-# the thinking is cut after a budget of tokens and the answer is forced with s1's "Final Answer:" cue; each
-# doubling lets longer chains finish. *Forced "Wait"*, on {glue:text}`long_chain`-step chains: each time the organism ends its
-# thinking, the end is suppressed and "Wait" appended, up to n times (s1's budget forcing).
+# Two of the paper's knobs. *Budget*, on a set whose problems have 1 to {glue:text}`long_chain` steps (as MATH500 mixes
+# levels): the thinking is cut after a budget of tokens and the answer is forced with s1's "Final Answer:" cue; each
+# doubling lets longer chains finish. *Forced "Wait"*, on {glue:text}`long_chain`-step chains: each time the organism
+# ends its thinking, the end is suppressed and "Wait" appended, up to n times (s1's budget forcing).
 
 # %%
 scaling = plan.scaling_configs()
@@ -169,8 +173,8 @@ plots.accuracy_chart(waits, x="n_ignore", color="model", title="Accuracy against
 # %% [markdown]
 # ## Parallel scaling: more samples, more accuracy
 #
-# Sixteen samples per {glue:text}`long_chain`-step problem at temperature 1.0. pass@k: at least one of k samples is right (unbiased
-# estimator); maj@k: the most frequent answer of k samples is right.
+# Sixteen samples per {glue:text}`long_chain`-step problem at temperature 1.0. pass@k: at least one of k samples is
+# right (unbiased estimator); maj@k: the most frequent answer of k samples is right.
 
 # %%
 k_table = evaluation.k_curves(scaling["sampling"], store, options=options)

@@ -25,29 +25,35 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** Block Influence finds, in every model, a layer whose removal costs little on held-out text,
-# which is the premise of ShortGPT: the organism's layer 5 (held-out loss +4%) and the thinking SmolLM2's layer 3
-# (+9%; 14 of its 30 layers each raise its loss on worked GSM8K solutions by 10% or less). It does not find the
-# layers a task needs. The thinking SmolLM2 needs every one of its 30 layers for its 15-term sums: without
-# ShortGPT's first pick it keeps 0.24 of them (0.82 → 0.20 on these 40 problems), and no single layer can go with
-# more than 0.27 kept (layer 7) — its long chains use the whole depth, the same depth that text and, in chapter
-# 04, knowledge can spare. Without the organism's layer 5 its chains of 2 and 24 steps stay at
-# 1.00 and its open recall at 0.95, but of its 12 layers only 4 can go alone with 90% of its recall kept, 4 with
-# 90% of its 2-step chains and 5 with 90% of its 24-step chains. The direct-answer
-# control, trained on the same facts and on chains of 1–4 steps that it answers at once, keeps 90% of its open
-# recall without any one of 5 of its 12 layers, but of its 2-step sums (0.90 unpruned) without none: adding
-# without writing the steps out takes its whole depth. Multiple-choice recall by letter is at chance for
-# the thinking organism (0.28), so its row of the map only shows that there is nothing to lose; the control
-# reaches 0.62 by letter.
+# **What it means.** Block Influence finds, in every model, a layer whose removal costs little on held-out text —
+# the premise of ShortGPT. Without its first pick the organism's held-out loss rises
+# {glue:text}`organism_first_loss` and the thinking SmolLM2's {glue:text}`reference_first_loss`, and
+# {glue:text}`reference_loss_removable` of the SmolLM2's {glue:text}`reference_layers` layers each raise it by
+# {glue:text}`loss_rise` or less. It does not find the layers a task needs. Without that first pick the thinking
+# SmolLM2 keeps {glue:text}`reference_long_first` of its {glue:text}`reference_long_task`
+# ({glue:text}`reference_long_unpruned` → {glue:text}`reference_long_first_acc`), and no single layer can go with
+# more than {glue:text}`reference_long_best` of them kept: its long chains use the whole depth that text and, in
+# chapter 04, knowledge can spare. The organism loses little to its own first pick (its
+# {glue:text}`organism_long_task` keep {glue:text}`organism_long_first`, its open recall
+# {glue:text}`organism_recall_first`), yet only {glue:text}`organism_recall_removable` of its
+# {glue:text}`organism_layers` layers can go alone with {glue:text}`keep_share` of its open recall kept,
+# {glue:text}`organism_short_removable` with its {glue:text}`organism_short_task` and
+# {glue:text}`organism_long_removable` with its {glue:text}`organism_long_task`.
+#
+# The direct-answer control, trained on the same facts and on short chains it answers at once, keeps
+# {glue:text}`keep_share` of its open recall without any one of {glue:text}`control_recall_removable` of its
+# {glue:text}`control_layers` layers; for its {glue:text}`control_short_task` (unpruned
+# {glue:text}`control_short_unpruned`) that count is {glue:text}`control_short_removable`: adding without writing
+# the steps out takes its whole depth. Multiple-choice recall by letter is at chance for the thinking organism
+# ({glue:text}`organism_choice_unpruned`, chance {glue:text}`organism_choice_chance`), so its row of the map shows
+# only that there is nothing to lose; the control reaches {glue:text}`control_choice_unpruned` by letter.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
-from myst_nb import glue
-
-from lpts_helpers.book import plots
+from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch03_redundancy, pruning
 from lpts_helpers.core import verdicts
 from lpts_helpers.core.store import RunStore
@@ -63,9 +69,9 @@ plan.to_dict()
 # ## Block Influence, layer by layer
 #
 # BI of every layer (the last one included) on each model's own kind of text: the organism's held-out chats, and
-# worked GSM8K solutions for the thinking SmolLM2 (the paper's BookCorpus is not reachable offline). A low score means the
-# layer barely turns its input; ShortGPT removes the lowest first. Depth is relative, so models of 12 and 30
-# layers share one axis.
+# worked GSM8K solutions for the thinking SmolLM2 (the paper's BookCorpus is not reachable offline). A low score
+# means the layer barely turns its input; ShortGPT removes the lowest first. Depth is relative, so models of 12
+# and 30 layers share one axis.
 
 # %%
 influence = {model: prune.run_prune(config, store) for model, config in plan.influence_configs().items()}
@@ -98,13 +104,19 @@ tables = {model: redundancy.removal_table(run.samples) for model, run in runs.it
 plots.sensitivity_heatmap(ch03_redundancy.stacked(tables), title="What each model keeps without one layer")
 
 # %%
-sensitivity = redundancy.summary_table(tables)
+sensitivity = redundancy.summary_table(tables, loss_tolerance=ch03_redundancy.LOSS_TOLERANCE,
+                                      retention=ch03_redundancy.RETENTION)
 sensitivity
 
+# %% [markdown]
+# ## Model by model
+#
+# ShortGPT's first pick, what each model keeps without it, and how many single layers each measure survives.
+
 # %%
-findings = ch03_redundancy.redundancy_findings(influence, tables, sensitivity)
-glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-verdicts.findings_view(findings)
+display.glue_numbers(ch03_redundancy.key_numbers(influence, tables, plan.roles())
+                     | {"verdict": ch03_redundancy.verdict(influence, tables, plan.roles())})
+verdicts.findings_view(ch03_redundancy.redundancy_findings(influence, tables, sensitivity))
 
 # %% [markdown]
 # ## References

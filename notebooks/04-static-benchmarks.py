@@ -29,38 +29,30 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** On the real model taught to think, the paper's asymmetry appears whole. Unpruned, the
-# thinking SmolLM2 solves 0.77 of its 14-step sums; one layer cut by ShortGPT leaves 0.21, by LaCo 0.07, by
-# reverse order nothing (every trace runs to the budget), while the same cut keeps 0.93–0.99 of its ARC-Easy,
-# PIQA, HellaSwag and OpenBookQA scores (the paper's MMLU keeps 0.97 with one of 36 layers cut). With 8 of its 30
-# layers cut (27%) it keeps 0.64–0.92 of that knowledge under ShortGPT and none of its chains; LaCo's own paper
-# kept 0.78–0.89 of Llama-2-7B's HellaSwag and PIQA at 25% (table below), ours 0.68 and 0.82. Where it differs
-# from the paper is the short chains: its 3-term sums keep 0.81 after one ShortGPT layer and 0.07 after two,
-# where the paper's GSM8K keeps 0.98 with two — on this small model short and long chains fall within one layer
-# of each other, and only knowledge holds.
+# **What it means.** On the real model taught to think, the paper's asymmetry appears whole. One layer cut leaves the
+# thinking SmolLM2 {glue:text}`reference_long_acc_shortgpt_1` of its long sums under ShortGPT,
+# {glue:text}`reference_long_acc_laco_1` under LaCo and {glue:text}`reference_long_acc_reverse_1` under reverse order
+# (unpruned {glue:text}`reference_long_acc_0`), while its four knowledge benchmarks keep
+# {glue:text}`reference_knowledge_shortgpt_1` of their scores (the paper's MMLU keeps {glue:text}`paper_mmlu_1` with one
+# layer cut). With {glue:text}`reference_deep` layers cut by ShortGPT it keeps
+# {glue:text}`reference_knowledge_shortgpt_deep` of that knowledge and {glue:text}`reference_long_shortgpt_deep` of its
+# long sums. It departs from the paper on short chains: its short sums keep {glue:text}`reference_short_shortgpt_1` with
+# one ShortGPT layer cut and {glue:text}`reference_short_shortgpt_2` with two, where the paper's GSM8K keeps
+# {glue:text}`paper_gsm8k_2` with two; on this small model short and long chains fall within a layer of each other, and
+# only knowledge holds.
 #
-# The organism's long chains behave as the paper says too, and on two of its three seeds more sharply than on
-# Qwen3-8B. Every seed solves all 60 of its 24-step chains unpruned. Seeds 1 and 2 lose them with the
-# first layer cut, by any method (0.00–0.08), while keeping 0.25–0.93 of their facts in open recall and 0.17–0.87
-# of their 2-step chains; the table of seeds below has every cell. Seed 0, the one the rest of the book prunes,
-# is the robust one: with one layer cut it keeps its 24-step chains whole under every method, with two cut by
-# ShortGPT it keeps 0.32 and by LaCo nothing, and with three every method leaves 0.00 — beside the paper's AIME24
-# under ShortGPT, 0.67 / 0.10 / 0.00 with one / two / three of 36 layers cut. Its pruned traces show how chains
-# fail: some run to the end, others fall into a loop of repeated characters midway and never close it.
-# Reverse-order pruning of two layers leaves seed 0's chains untouched (1.00 at 2 and 24 steps) but not the other
-# seeds' (0.00–0.03). The knowledge half of the paper's asymmetry holds only in order, not in size: open recall
-# falls more slowly than long chains but far faster than MMLU (seed 0 keeps 0.93 / 0.52 / 0.68 of its facts with
-# one layer cut by ShortGPT / reverse order / LaCo, 0.43 or less with three, where the paper's MMLU keeps 0.88 at
-# three). Short chains fall with the long ones on seed 0 (ShortGPT with two cut: 2-step chains 0.00 — the pruned
-# model no longer stops after the prompt's two digits and adds digits of its own). The direct-answer control,
-# trained on the same facts and on chains of 1–4 steps, keeps most of its facts under ShortGPT and LaCo (open
-# recall 0.85 and 0.98 of unpruned with one layer cut, 0.63 and 0.47 with three) and loses them under reverse
-# order (0.10 with one cut), as seed 0 does; its 2-step sums, answered at once, fall with its facts (0.85 / 0.23
-# / 0.74 of unpruned with one layer cut, 0.47 / 0.04 / 0.08 with three). It solves no 24-step chain unpruned
-# (none can be added up without writing the steps out), so those are uninformative. Multiple-choice recall by
-# letter is at chance for the thinking organism and says nothing (the control's, 0.62 unpruned, keeps 0.96 with
-# three ShortGPT layers cut); SmolLM2's MMLU is at chance (chapter 01) and is not used. The organism's rows in the
-# verdict and the summary are seed 0's; the seeds' spread is the table at the end of the next section.
+# The organism's long chains collapse too. Its first seed, the one the rest of the book prunes, keeps
+# {glue:text}`organism_long_shortgpt_1`, {glue:text}`organism_long_shortgpt_2` and {glue:text}`organism_long_shortgpt_3`
+# of them with one, two and three ShortGPT layers cut, beside the paper's AIME24 at {glue:text}`paper_aime24_1`,
+# {glue:text}`paper_aime24_2` and {glue:text}`paper_aime24_3`; its other two seeds lose them with the first cut by any
+# method ({glue:text}`other_seeds_long_1`). Its knowledge holds in order but not in size: open recall keeps
+# {glue:text}`organism_knowledge_shortgpt_3` with three layers cut, where the paper's MMLU keeps
+# {glue:text}`paper_mmlu_3`; its short chains fall with the long ones ({glue:text}`organism_short_shortgpt_2` with two
+# cut: the pruned model no longer stops after the prompt's digits). The direct-answer control keeps most of its
+# knowledge under ShortGPT and LaCo ({glue:text}`control_knowledge_shortgpt_1` and {glue:text}`control_knowledge_laco_1`
+# with one layer cut) and loses it under reverse order ({glue:text}`control_knowledge_reverse_1`); it solves no long
+# chain unpruned, so those are uninformative. Multiple-choice recall by letter is at chance for the thinking organism
+# and says nothing.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -71,7 +63,7 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 # %%
 from myst_nb import glue
 
-from lpts_helpers.book import plots
+from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch04_static, pruning
 from lpts_helpers.core import paper, verdicts
 from lpts_helpers.core.store import RunStore
@@ -130,10 +122,13 @@ beside
 # %%
 ch04_static.laco_beside_literature(table, plan.depths(store))
 
+# %% [markdown]
+# ## Every model at its first and deepest cut
+#
+# The share of unpruned accuracy each task keeps, per model and method, with 95% CIs.
+
 # %%
-findings = ch04_static.static_findings(table)
-glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-verdicts.findings_view(findings)
+verdicts.findings_view(ch04_static.static_findings(table))
 
 # %% [markdown]
 # ## Paper vs ours
@@ -142,7 +137,10 @@ verdicts.findings_view(findings)
 # pruning, against the paper's retention, and whether ours agrees.
 
 # %%
-verdicts.claims_view(ch04_static.static_claims(table, paper.static_table()))
+claims = ch04_static.static_claims(table, paper.static_table())
+display.glue_numbers(ch04_static.key_numbers(table, plan.roles(), paper.static_table(), spread)
+                     | {"verdict": ch04_static.verdict(table, plan.roles(), claims)})
+verdicts.claims_view(claims)
 
 # %% [markdown]
 # ## References

@@ -22,34 +22,34 @@
 # gains 8 points from 512 to 8192 thinking tokens, and with 2 ShortGPT-pruned layers only 4. Here both knobs are
 # turned for the two models that think: the organism (0, 1 and 2 layers cut) with its budget on chains of 1–24
 # steps mixed (as MATH500 mixes levels) and "Wait" on 24-step chains, and the thinking SmolLM2 (0 and 1 layer
-# cut: with two its long chains are already at 0.02, chapter 04) with its budget on sums of 2–15 terms mixed and
+# cut: with two its long chains are already nearly gone, chapter 04) with its budget on sums of 2–15 terms mixed and
 # "Wait" on 15-term sums. Each curve's slope is reported with its 95% bootstrap interval: accuracy gained per
 # doubling of the budget, and per forced "Wait".
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** On the thinking SmolLM2 the claim holds for every method. Unpruned, a doubled budget buys
-# it 0.19 of accuracy on the mixed sums (0.24 at 24 tokens, 0.92 from 192 on). With one layer cut by ShortGPT a
-# doubling buys half as much and the curve stops at 0.50: the pruned model thinks as long as the unpruned one
-# (65 tokens on average at the top budgets) and gets more chains wrong. With one LaCo merge the slope is 0.03
-# and the ceiling 0.23. Cut in reverse order, every trace runs to the budget and more budget makes it worse (0.12
-# at 24 tokens, 0.00 at 384). Its slopes are steeper than the paper's (MATH500: 0.018 per doubling unpruned) for
-# the organism's reason below: a budget shorter than a chain cuts the chain. Forced "Wait" costs even the
-# unpruned model (14-step sums 0.77 → 0.30 at two Waits), so it cannot test the claim here.
+# **What it means.** On the thinking SmolLM2 the claim holds for every method. Unpruned, a doubled budget buys it
+# {glue:text}`reference_budget_slope_0` of accuracy on its {glue:text}`reference_budget_words`, from
+# {glue:text}`reference_budget_first_0` at the smallest budget to {glue:text}`reference_budget_last_0` at the largest.
+# With one layer cut by ShortGPT a doubling buys {glue:text}`reference_budget_slope_shortgpt_1` and the curve stops at
+# {glue:text}`reference_budget_last_shortgpt_1`, though the pruned model thinks as long as before. One LaCo merge leaves
+# {glue:text}`reference_budget_slope_laco_1` (ceiling {glue:text}`reference_budget_last_laco_1`); cut in reverse order,
+# every trace runs to the budget and more budget makes it worse ({glue:text}`reference_budget_slope_reverse_1`). The
+# paper's Qwen3-8B gains far less per doubling on MATH500 ({glue:text}`paper_math500_slope_0` unpruned,
+# {glue:text}`paper_math500_slope_shortgpt_2` with two ShortGPT layers cut): a budget shorter than one of our chains
+# cuts the chain, so our slopes are steeper.
 #
-# On the organism the claim partly holds. Unpruned, accuracy on the mixed set climbs from 0.20 at 24 tokens to 1.00 at 192 (0.23 per doubling): each
-# doubling lets longer chains finish. One layer cut by any method leaves that curve in place (0.95–1.00 at the
-# top). Two layers cut by ShortGPT keep the slope positive but halve the ceiling (0.55 at 384 tokens, where the
-# unpruned model is at 1.00), and two cut by LaCo leave a model that closes its thinking after about 26 tokens
-# whatever the budget, so more budget buys nothing (0.00 everywhere). Reverse-order pruning of two layers does not
-# flatten the curve at all (0.225, its interval overlapping the unpruned 0.233). So pruning here takes away what
-# extra thinking can reach rather than making thinking longer useless; the paper's "stops paying off" is seen
-# only where the pruned model stops thinking (LaCo). Two differences from the paper should be kept in mind: our
-# slope is far steeper (the paper's unpruned Qwen3-8B gains about 2 points per doubling on MATH500, ours 23),
-# because a budget below a chain's length cuts the chain, and the unpruned organism has no headroom above 192
-# tokens. Forced "Wait" cannot test the claim: it already costs the unpruned organism 0.37 of its 24-step chains at
-# two Waits (1.00 → 0.63; after a forced Wait it writes its last line again and goes astray), a measured
-# negative result that chapter 02 also found; pruned by reverse order it loses less (0.85).
+# On the organism it holds only in part. One layer cut by any method leaves its curve in place (it ends at
+# {glue:text}`organism_budget_last_any_1`), and two cut in reverse order do not flatten it either
+# ({glue:text}`organism_budget_slope_reverse_2` against {glue:text}`organism_budget_slope_0` unpruned). Two cut by
+# ShortGPT keep the slope positive ({glue:text}`organism_budget_slope_shortgpt_2`) but lower the ceiling to
+# {glue:text}`organism_budget_last_shortgpt_2`; two LaCo merges leave a model that ends its thinking after about
+# {glue:text}`organism_thinking_last_laco_2` tokens whatever the budget, so more budget buys nothing. Pruning takes away
+# what extra thinking can reach, and "stops paying off" appears only where the pruned model stops thinking. Forced
+# "Wait" cannot test the claim: {glue:text}`most_waits` already lower the unpruned organism's accuracy on its
+# {glue:text}`organism_long_words` from {glue:text}`organism_wait_none_0` to {glue:text}`organism_wait_most_0`, and the
+# SmolLM2's on its {glue:text}`reference_long_words` from {glue:text}`reference_wait_none_0` to
+# {glue:text}`reference_wait_most_0`.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -58,9 +58,7 @@ n_problems = None  # long-chain problems per setting, at least 1; None: set by t
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
-from myst_nb import glue
-
-from lpts_helpers.book import plots
+from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch05_sequential, pruning
 from lpts_helpers.core import paper, verdicts
 from lpts_helpers.core.store import RunStore
@@ -77,7 +75,16 @@ plan.to_dict()
 # %% [markdown]
 # ## Longer thinking budgets
 #
-# The thinking is cut after the budget; a model that ends its thinking earlier keeps its own end.
+# The thinking is cut after the budget; a model that ends its thinking earlier keeps its own end. Budgets run from
+# {glue:text}`budget_first` to {glue:text}`budget_last` thinking tokens. The unpruned organism solves every chain before
+# the largest budget, so its curve has no headroom at the top. The SmolLM2 with one ShortGPT layer cut thinks as long as
+# the unpruned one ({glue:text}`reference_thinking_last_shortgpt_1` thinking tokens on average at the largest budget,
+# unpruned {glue:text}`reference_thinking_last_0`) and gets more sums wrong; cut in reverse order, every trace runs to
+# the budget ({glue:text}`reference_thinking_last_reverse_1` tokens at the largest) and accuracy falls from
+# {glue:text}`reference_budget_first_reverse_1` at the smallest budget to {glue:text}`reference_budget_last_reverse_1`
+# at the largest. The organism with two LaCo merges ends its thinking after about
+# {glue:text}`organism_thinking_last_laco_2` tokens whatever the budget and solves
+# {glue:text}`organism_budget_last_laco_2` of its chains.
 
 # %%
 budget_cells = plan.budget_cells(store)
@@ -87,6 +94,11 @@ plots.scaling_chart(budgets, x="budget", x_title="thinking budget (tokens)", log
 
 # %% [markdown]
 # ## Forced "Wait"
+#
+# Forced "Wait" costs even the unpruned organism: after a forced Wait it writes its last line again and goes astray, as
+# chapter 02 also found, and with {glue:text}`most_waits` it solves {glue:text}`organism_wait_most_0` of its
+# {glue:text}`organism_long_words`. Pruned by reverse order (two layers) it loses less
+# ({glue:text}`organism_wait_most_reverse_2`).
 
 # %%
 wait_cells = plan.wait_cells(store)
@@ -97,25 +109,34 @@ plots.scaling_chart(waits, x="waits", x_title="forced 'Wait' (ends of thinking s
 # %% [markdown]
 # ## Slopes: does more thinking still help?
 #
-# Least-squares slope of accuracy against log2 of the budget (points per doubling) and against the number of
-# forced "Wait"s, with a bootstrap interval that resamples whole problems. The paper's MATH500 and AIME24 curves
-# (Qwen3-8B, ShortGPT, reverse-order, LaCo) give its slopes over 512–8192 tokens, computed the same way from its
-# reported points (no interval: per-problem results are not published).
+# Least-squares slope of accuracy against log2 of the budget (points per doubling) and against the number of forced
+# "Wait"s, with a bootstrap interval that resamples whole problems. The paper's MATH500 and AIME24 curves (Qwen3-8B,
+# ShortGPT, reverse-order, LaCo) give its slopes over 512–8192 tokens, computed the same way from its reported points
+# (no interval: per-problem results are not published). Ours are far steeper: unpruned, a doubling buys the organism
+# {glue:text}`organism_budget_slope_0` and the SmolLM2 {glue:text}`reference_budget_slope_0`, the paper's Qwen3-8B
+# {glue:text}`paper_math500_slope_0` on MATH500, because a budget shorter than a chain cuts the chain.
 
 # %%
 slopes = ch05_sequential.scaling_slopes(budget_cells, wait_cells, store, paper.sequential_table())
 slopes
 
+# %% [markdown]
+# ## Slopes and end points, per model and method
+#
+# The slope of each knob unpruned and at the deepest level run, per method, and every variant's accuracy at the
+# largest budget and at the most forced "Wait"s, with 95% CIs.
+
 # %%
-findings = ch05_sequential.sequential_findings(slopes, budgets, waits)
-glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-verdicts.findings_view(findings)
+verdicts.findings_view(ch05_sequential.sequential_findings(slopes, budgets, waits))
 
 # %% [markdown]
 # ## Paper vs ours
 
 # %%
-verdicts.claims_view(ch05_sequential.sequential_claim(slopes))
+claims = ch05_sequential.sequential_claim(slopes)
+display.glue_numbers(ch05_sequential.key_numbers(slopes, budgets, waits, plan.roles())
+                     | {"verdict": ch05_sequential.verdict(slopes, budgets, waits, plan.roles(), claims)})
+verdicts.claims_view(claims)
 
 # %% [markdown]
 # ## References

@@ -25,32 +25,32 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** On the thinking SmolLM2 (30 long sums, 8 samples each) voting is what pruning takes. Unpruned,
-# one sample at temperature 1.0 is right 0.58 of the time, eight samples contain a right one 0.93 of the time
-# (pass@8, +0.35) and their majority is right 0.77 of the time (maj@8, +0.19). With one layer cut by ShortGPT the
-# majority gains nothing measurable (+0.05, interval through 0) and by LaCo nothing at all (−0.01), while pass@8
-# still gains +0.28 and +0.23 — a change against the unpruned gain that 30 problems cannot resolve (−0.07 and
-# −0.13, intervals through 0). Right answers still turn up among the samples, but no longer often enough to win
-# a vote: a deployment without a verifier loses the gain, as the paper says, and an oracle verifier would keep
-# part of it. Cut in reverse order, the model loops and its gain shrinks beyond doubt (−0.30). Eight samples of
-# the ShortGPT-cut model are right about as often as one of the unpruned model (pass@8 0.47 against 0.58; the
-# difference's interval, −0.28 to 0.06, does not settle which is higher), the paper's AIME picture in
-# miniature (0.35 at pass@32 against 0.67 at pass@1).
+# **What it means.** On the thinking SmolLM2 ({glue:text}`reference_problems` of its {glue:text}`reference_long_words`,
+# {glue:text}`reference_samples` each) pruning takes the vote more than the right answer. Unpruned, one sample is right
+# {glue:text}`reference_long_pass1_0` of the time, {glue:text}`reference_samples` contain a right one
+# {glue:text}`reference_long_passk_0` and their majority is right {glue:text}`reference_long_majk_0`. With one layer
+# cut, voting gains {glue:text}`reference_long_maj_gain_shortgpt_1` over one sample under ShortGPT and
+# {glue:text}`reference_long_maj_gain_laco_1` under LaCo, while any right sample still adds
+# {glue:text}`reference_long_pass_gain_shortgpt_1` and {glue:text}`reference_long_pass_gain_laco_1`, a change from the
+# unpruned gain that these problems cannot resolve ({glue:text}`reference_long_gain_change_shortgpt_1`,
+# {glue:text}`reference_long_gain_change_laco_1`). Without a verifier that gain is lost, as the paper says; an oracle
+# verifier would keep part of it. Cut in reverse order, the gain shrinks beyond doubt
+# ({glue:text}`reference_long_gain_change_reverse_1`). The ShortGPT-cut model's {glue:text}`reference_pass_at_k`
+# ({glue:text}`reference_long_passk_shortgpt_1`) is no better than one unpruned sample: the paper's AIME picture in
+# miniature ({glue:text}`paper_pass_at_top` {glue:text}`paper_pass_top_shortgpt_2` with two layers cut, one unpruned
+# sample {glue:text}`paper_pass_1_0`).
 #
-# On the organism the paper's claim has two parts, and it shows one of them. Pruning does lower the
-# whole pass@k curve: with two layers cut by ShortGPT, sixteen samples of a 24-step chain are right 0.73 of the
-# time, below the 0.92 of one sample of the unpruned model (the paper: 0.35 at pass@32 against 0.67 at pass@1 on
-# AIME); with two cut by LaCo, pass@16 is 0.03 on chains of either length, and ShortGPT's cut leaves 2-step chains
-# at 0.07 however many samples are drawn. But measured as the paper measures it — the gain of sampling, pass@k
-# minus pass@1 — pruning does not flatten the organism's curve, it steepens it: the unpruned organism has almost
-# nothing left to gain (pass@1 0.92, so at most +0.08; chapter 02 missed its headroom target), while the pruned
-# ones gain +0.51 (reverse order, back to 1.00) and +0.58 (ShortGPT). Their errors are scattered over samples, so
-# sampling finds the right chain often; majority voting finds it less often (ShortGPT with two cut: maj@16 0.53
-# against pass@16 0.73). The direct-answer control never answers a 24-step chain right, sampled or not; on
-# 2-step chains, which it answers at once (one sample right 0.73 of the time at temperature 1.0), sampling pays it
-# +0.27 unpruned and more after ShortGPT's or LaCo's cut (+0.34, +0.49), while reverse-order pruning leaves it
-# almost nothing to find (pass@1 0.01). A gain "shrinks" only when the paired 95% interval of its
-# change lies below 0; pass@k assumes a perfect verifier, which maj@k does not.
+# On the organism pruning lowers the whole curve, not the gain. With two layers cut by ShortGPT,
+# {glue:text}`organism_pass_at_k` on its {glue:text}`organism_long_words` is
+# {glue:text}`organism_long_passk_shortgpt_2`, below the {glue:text}`organism_long_pass1_0` of one unpruned sample; with
+# two LaCo merges it is {glue:text}`organism_long_passk_laco_2`. Yet the gain of sampling grows: the unpruned organism
+# has almost nothing left to gain ({glue:text}`organism_long_pass_gain_0`), the pruned ones gain
+# {glue:text}`organism_long_pass_gain_shortgpt_2` (ShortGPT) and {glue:text}`organism_long_pass_gain_reverse_2` (reverse
+# order). The paper's own AIME gain barely moves ({glue:text}`paper_gain_change_shortgpt_2` with two ShortGPT layers
+# cut): there too the flattening is mostly a lower curve. The direct-answer control solves no long chain unpruned; on
+# its {glue:text}`control_short_words` sampling adds {glue:text}`control_short_pass_gain_0` unpruned,
+# {glue:text}`control_short_pass_gain_shortgpt_2` after two ShortGPT layers and
+# {glue:text}`control_short_pass_gain_laco_2` after two LaCo merges.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -59,9 +59,7 @@ n_samples = None  # samples per organism problem, at least 1; None: set by the p
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
-from myst_nb import glue
-
-from lpts_helpers.book import plots
+from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch06_parallel, pruning
 from lpts_helpers.core import paper, verdicts
 from lpts_helpers.core.store import RunStore
@@ -76,6 +74,15 @@ plan.to_dict()
 
 # %% [markdown]
 # ## pass@k and maj@k at each level of pruning
+#
+# A pruned model's errors are scattered over its samples, so sampling often finds a right chain that a vote does not:
+# with two layers cut by ShortGPT, the organism's {glue:text}`organism_maj_at_k` on its {glue:text}`organism_long_words`
+# is {glue:text}`organism_long_majk_shortgpt_2` against {glue:text}`organism_pass_at_k`
+# {glue:text}`organism_long_passk_shortgpt_2`. The same cut leaves its {glue:text}`organism_short_words` at
+# {glue:text}`organism_short_passk_shortgpt_2` even with {glue:text}`organism_samples`, and two LaCo merges leave them
+# at {glue:text}`organism_short_passk_laco_2`. Unpruned, one sample of the organism is right on
+# {glue:text}`organism_long_pass1_0` of its long chains (chapter 02 missed its headroom target), so it has little left
+# to gain.
 
 # %%
 cells = plan.sampling_cells(store)
@@ -90,9 +97,14 @@ plots.scaling_chart(curves[curves["metric"] == "maj"], x="k", x_title="samples k
 # %% [markdown]
 # ## What sampling buys, and whether it recovers what pruning took
 #
-# Gain of k samples over one (pass@k − pass@1 and maj@k − pass@1, paired over problems) at the largest k, and
-# whether the pruned model with k samples reaches the unpruned model's pass@1. The paper's pass@k on AIME
-# (Qwen3-8B) is beside ours.
+# Gain of k samples over one (pass@k − pass@1 and maj@k − pass@1, paired over problems) at the largest k, and whether
+# the pruned model with k samples reaches the unpruned model's pass@1. The paper's pass@k on AIME (Qwen3-8B) is beside
+# ours. A gain "shrinks" only when the paired 95% interval of its change lies below zero; pass@k assumes a perfect
+# verifier, which maj@k does not. For the thinking SmolLM2 with one ShortGPT layer cut, {glue:text}`reference_pass_at_k`
+# minus one unpruned sample's accuracy is {glue:text}`reference_long_vs_unpruned_shortgpt_1`, an interval that does not
+# settle which is higher. The direct-answer control answers its {glue:text}`control_short_words` at once (one sample at
+# temperature 1.0 right {glue:text}`control_short_pass1_0` of the time); cut in reverse order it is left almost nothing
+# to find ({glue:text}`control_short_pass1_reverse_2` with two layers cut).
 
 # %%
 gains = ch06_parallel.sampling_gains(cells, store)
@@ -101,16 +113,22 @@ ch06_parallel.gains_view(gains)
 # %%
 ch06_parallel.parallel_beside_paper(curves, paper.parallel_table())
 
+# %% [markdown]
+# ## Each model and task, unpruned and at its deepest cut
+#
+# What k samples add, per model and task, unpruned and per method at the deepest level run, with 95% CIs.
+
 # %%
-findings = ch06_parallel.parallel_findings(gains)
-glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-verdicts.findings_view(findings)
+verdicts.findings_view(ch06_parallel.parallel_findings(gains))
 
 # %% [markdown]
 # ## Paper vs ours
 
 # %%
-verdicts.claims_view(ch06_parallel.parallel_claim(gains, paper.parallel_table()))
+claims = ch06_parallel.parallel_claim(gains, paper.parallel_table())
+display.glue_numbers(ch06_parallel.key_numbers(gains, curves, plan.roles(), paper.parallel_table())
+                     | {"verdict": ch06_parallel.verdict(gains, curves, plan.roles(), paper.parallel_table(), claims)})
+verdicts.claims_view(claims)
 
 # %% [markdown]
 # ## References

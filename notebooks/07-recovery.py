@@ -27,9 +27,10 @@
 #
 # - **LoRA SFT** and **full SFT** on the analogue of s1K: for the organism its own training distribution (the same
 #   conversations it was trained on, wrong steps masked), for the thinking SmolLM2 its own s1-format training
-#   traces (its s1K: the 768 training problems, new slips each pass, two passes). Rank 16, alpha 32, dropout 0.05 on all seven projections, cosine
-#   schedule with 5% warmup, AdamW (0.9, 0.95), weight decay 1e-4, loss on the answer only — the paper's settings,
-#   with learning rates and lengths scaled to models of 2 M and 135 M parameters.
+#   traces (its s1K: the 768 training problems, new slips each pass, two passes). Rank 16, alpha 32, dropout 0.05
+#   on all seven projections, cosine schedule with 5% warmup, AdamW (0.9, 0.95), weight decay 1e-4, loss on the
+#   answer only — the paper's settings, with learning rates and lengths scaled to models of 2 M and 135 M
+#   parameters.
 # - **Self-generated SFT** (arXiv 2602.01997): LoRA SFT on the pruned model's own sampled answers that the grader
 #   marks correct.
 # - **GRPO** (TRL's trainer): groups of sampled answers per training problem, reward 1 for a correct answer, the
@@ -42,22 +43,30 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** Unlike the paper, SFT brings back both what pruning took and what more test-time compute
-# buys, on both embedded models. The thinking SmolLM2 cut by one ShortGPT layer solves 0.21 of its 15-term sums;
-# after two passes over its own 768 training problems it solves 0.68 with LoRA and 0.83 with all parameters
-# trained (unpruned: 0.77), and what a doubled thinking budget buys comes back from 0.09 to 0.17 and 0.20
-# (unpruned: 0.19), while its knowledge benchmarks stay where pruning left them, barely moved. Its pass@8 gain had
-# not shrunk, so there is nothing to restore there, but majority voting pays again (the maj@8 gain is 0.05 pruned,
-# 0.22 and 0.24 recovered, 0.19 unpruned). The organism heals the same way: SFT on its own training conversations
-# takes its 24-step chains from 0.32 to 1.00 and its budget slope from 0.15 back to 0.23, the unpruned value. The
-# recipes that learn only from the pruned model's own answers do not heal it: self-generated SFT lifts recall but
-# leaves the chains broken and flattens the budget curve further, and GRPO with a correctness reward leaves both
-# near where pruning put them (they can only reinforce what the pruned model still gets right). A recovery counts
-# as "restored" when its gain is back to the unpruned model's (the paired change reaches 0) and above the pruned
-# model's (the paired change clears 0); "still flattened" when it stays below the unpruned gain; else
-# "inconclusive". The likeliest reason the paper's Qwen3-8B did not heal is the size of the repair: s1K is 1,000
-# examples for a model pretrained on trillions of tokens, while our SFT data is the very distribution the small
-# models were taught to reason on.
+# **What it means.** Unlike the paper, SFT brings back both what pruning took and what more test-time compute buys,
+# on both embedded models. The thinking SmolLM2 ({glue:text}`reference_cut`) solves
+# {glue:text}`reference_long_acc_pruned` of its {glue:text}`reference_long_task`; SFT on its own training traces
+# lifts that to {glue:text}`reference_long_acc_lora` with LoRA and {glue:text}`reference_long_acc_full` with all
+# parameters trained (unpruned {glue:text}`reference_long_acc_unpruned`), and raises what a doubled thinking budget
+# buys from {glue:text}`reference_slope_pruned` to {glue:text}`reference_slope_lora` and
+# {glue:text}`reference_slope_full` (unpruned {glue:text}`reference_slope_unpruned`). Its knowledge benchmarks stay
+# where pruning left them ({glue:text}`reference_knowledge_acc_pruned` pruned,
+# {glue:text}`reference_knowledge_acc_full` after full SFT). Its pass@k gain did not measurably shrink, but
+# majority voting pays again: maj@{glue:text}`reference_k` adds {glue:text}`reference_maj_gain_pruned` over one
+# sample pruned, {glue:text}`reference_maj_gain_lora` and {glue:text}`reference_maj_gain_full` recovered,
+# {glue:text}`reference_maj_gain_unpruned` unpruned. The organism ({glue:text}`organism_cut`) heals the same way:
+# SFT on its own training conversations takes its {glue:text}`organism_long_task` from
+# {glue:text}`organism_long_acc_pruned` to {glue:text}`organism_long_acc_full` and its budget slope from
+# {glue:text}`organism_slope_pruned` back to {glue:text}`organism_slope_full` (unpruned
+# {glue:text}`organism_slope_unpruned`).
+#
+# Recipes that learn only from the pruned organism's own answers do not heal it: they can only reinforce what it
+# still gets right. Self-generated SFT lifts recall ({glue:text}`organism_knowledge_acc_pruned` to
+# {glue:text}`organism_knowledge_acc_self`) but gets fewer long chains right ({glue:text}`organism_long_acc_self`)
+# and flattens the budget curve further ({glue:text}`organism_slope_self`); GRPO leaves both near where pruning put
+# them ({glue:text}`organism_long_acc_grpo` and {glue:text}`organism_slope_grpo`). The likeliest reason the paper's
+# Qwen3-8B did not heal is the size of the repair: s1K is a thousand examples for a model pretrained on trillions
+# of tokens, while our SFT data is the very distribution our small models were taught to reason on.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -68,9 +77,8 @@ store_dir = "data/runs"  # where runs are stored (relative to the repository roo
 
 # %%
 import pandas as pd
-from myst_nb import glue
 
-from lpts_helpers.book import plots
+from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch06_parallel, ch07_recovery
 from lpts_helpers.core import verdicts
 from lpts_helpers.core.store import RunStore
@@ -121,7 +129,12 @@ changes.drop(columns=["change", "change_low", "change_high"])
 #
 # Chapter 06's protocol: many samples per problem at temperature 1.0; pass@k and maj@k with 95% intervals. The
 # gain of k samples over one is paired over problems, and its change against the unpruned model's gain says
-# whether the curve is still flattened.
+# whether the curve is still flattened. A recovery counts as "restored" when its gain is back to the unpruned
+# model's (the paired change against it reaches 0) and above the pruned model's (the paired change against it
+# clears 0); "still flattened" when it stays below the unpruned gain; else "inconclusive". A gain that pruning did
+# not shrink leaves nothing to restore: the organism's pass@{glue:text}`organism_k` gain even grows when it is cut
+# ({glue:text}`organism_pass_gain_pruned` against {glue:text}`organism_pass_gain_unpruned` unpruned), because its
+# single answers collapse while a few of many samples still land.
 
 # %%
 sampling = plan.sampling_cells(arms)
@@ -130,7 +143,8 @@ plots.scaling_chart(curves[curves["metric"] == "pass"], x="k", x_title="samples 
                     title="pass@k of each arm (click an arm)")
 
 # %%
-gains = ch07_recovery.with_gain_vs_pruned(ch06_parallel.sampling_gains(sampling, store), sampling, store, plan.pruned_arms())
+gains = ch07_recovery.with_gain_vs_pruned(ch06_parallel.sampling_gains(sampling, store), sampling, store,
+                                          plan.pruned_arms())
 ch07_recovery.gain_table(gains)
 
 # %% [markdown]
@@ -150,17 +164,24 @@ plots.scaling_chart(budgets, x="budget", x_title="thinking budget (tokens)", log
 slopes = ch07_recovery.slope_gains(budget_cells, store, plan.pruned_arms())
 ch07_recovery.slope_table(slopes)
 
+# %% [markdown]
+# ## Every recovery, model by model
+#
+# Per model: what pruning left of each task, what each recipe gave back (paired change against the pruned model),
+# and whether the gain of many samples and the budget slope came back.
+
 # %%
-findings = ch07_recovery.recovery_findings(static, changes, gains, slopes)
-glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-verdicts.findings_view(findings)
+verdicts.findings_view(ch07_recovery.recovery_findings(static, changes, gains, slopes))
 
 # %% [markdown]
 # ## Paper vs ours
 
 # %%
-verdicts.claims_view(ch07_recovery.recovery_claims(pd.concat([gains, slopes], ignore_index=True),
-                                                   plan.pruned_arms(), plan.recipe_arms(store)))
+recipe_arms = plan.recipe_arms(store)
+claims = ch07_recovery.recovery_claims(pd.concat([gains, slopes], ignore_index=True), plan.pruned_arms(), recipe_arms)
+display.glue_numbers(ch07_recovery.key_numbers(static, gains, slopes, plan, recipe_arms)
+                     | {"verdict": ch07_recovery.verdict(static, gains, slopes, plan, recipe_arms, claims)})
+verdicts.claims_view(claims)
 
 # %% [markdown]
 # ## References

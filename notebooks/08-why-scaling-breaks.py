@@ -37,25 +37,29 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** On the thinking SmolLM2 the paper's mechanisms come apart by how deep the cut goes. One layer
-# cut by ShortGPT — the cut that takes its long sums from 0.77 to 0.21 — changes nothing these measures see: its
-# traces are as long, as repetitive (Self-BLEU 27.5 against 27.2 unpruned) and as free of loops and "Wait" as the
-# unpruned model's; it writes the same kind of chain and adds wrong. Deeper cuts break the trace itself: every
-# trace runs to the budget; cut in reverse order it loops (13% of traces with one layer cut, 65% with two, 93%
-# with three), cut by two or three ShortGPT layers it writes "Wait" 30–39 times per 1,000 tokens without fixing
-# anything, and at eight layers every ShortGPT trace loops. Reflection markers rise after pruning instead of
-# falling, as on the organism, and across samples the pruned variants are more diverse, not less (cross-sample
-# Self-BLEU 95 unpruned; 90, 37 and 79 with one layer cut by ShortGPT, reverse order and LaCo): their samples
-# differ because they are noisy, not because they explore.
+# **What it means.** On the thinking SmolLM2 the paper's mechanisms come apart by how deep the cut goes. One
+# ShortGPT layer cut takes its {glue:text}`reference_task` from {glue:text}`reference_acc_0` to
+# {glue:text}`reference_acc_shortgpt_1` yet changes nothing these measures see: its traces are as repetitive as the
+# unpruned model's (Self-BLEU {glue:text}`reference_selfbleu_shortgpt_1` against {glue:text}`reference_selfbleu_0`)
+# and as free of loops and reflection markers; it writes the same kind of chain and adds wrong. Deeper cuts break
+# the trace itself. With two or more layers cut, {glue:text}`reference_budget_any_deeper` of its traces run into
+# the budget; cut in reverse order it loops ({glue:text}`reference_loop_reverse_1`,
+# {glue:text}`reference_loop_reverse_2` and {glue:text}`reference_loop_reverse_3` of traces with one, two and three
+# layers cut); cut by two or three ShortGPT layers it writes {glue:text}`reference_reflections_shortgpt_2` and
+# {glue:text}`reference_reflections_shortgpt_3` reflection markers per thousand tokens, few of which change its
+# answer ({glue:text}`reference_fixes_shortgpt_deeper`); with {glue:text}`reference_deep` layers cut every
+# ShortGPT trace loops ({glue:text}`reference_loop_shortgpt_deep`). Its samples grow more diverse, not less:
+# cross-sample Self-BLEU falls from {glue:text}`reference_sampled_across_0` unpruned to
+# {glue:text}`reference_sampled_across_any_1` with one layer cut by any method — noise, not exploration.
 #
-# On the organism, repetition is the clearest of the three. Unpruned, the organism's 24-step traces never loop and score Self-BLEU 3 (each line adds a different
-# digit); with three layers cut their Self-BLEU rises to 12 (ShortGPT), 28 (reverse order) and 48 (LaCo), but
-# only 2% of them pass the loop measure's threshold — the pruned organism repeats lines that vary just enough to
-# escape it, or collapses into runs of one character that end the trace. Reflection goes the opposite way from
-# the paper's claim on the organism: unpruned and greedy it writes no "Wait" (it makes no slip to fix), and pruned it writes
-# 13–61 per 1,000 tokens — a lexical count cannot tell reflection from a stutter, which is why the paper used an
-# LLM judge. On the paper's own s1.1-7B traces the measures read as a working reasoner's: loop share 0.06,
-# Self-BLEU 45, 8 reflections per 1,000 tokens.
+# On the organism, repetition is the clearest of the three: the Self-BLEU of its {glue:text}`organism_task` rises
+# from {glue:text}`organism_selfbleu_0` unpruned to {glue:text}`organism_selfbleu_any_deep` with
+# {glue:text}`organism_deep` layers cut, yet only {glue:text}`organism_loop_any_deep` of its traces loop. Where
+# reflection markers change they mostly rise, against the paper: the pruned organism writes
+# {glue:text}`organism_reflections_any_deep` per thousand tokens where the unpruned one writes
+# {glue:text}`organism_reflections_0`. The paper's own s1.1-7B traces read as a working reasoner's: loop share
+# {glue:text}`paper_loop`, Self-BLEU {glue:text}`paper_selfbleu`, {glue:text}`paper_reflections` reflections per
+# thousand tokens.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -65,8 +69,6 @@ judge_base_url = None  # an OpenAI-compatible endpoint (http://localhost:8000/v1
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
-from myst_nb import glue
-
 from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch08_traces
 from lpts_helpers.chapters.ch08_traces import AnalysisPlan
@@ -119,6 +121,15 @@ plots.measures_chart(ch08_traces.long_form(table, shown, paper_summary),
 
 # %%
 ch08_traces.measures_view(table, (*shown, "looping fraction", "reflections that change the answer"))
+
+# %% [markdown]
+# Unpruned, the organism's traces never loop and score a low Self-BLEU ({glue:text}`organism_selfbleu_0`): each
+# line adds a different digit. Pruned, it repeats lines that vary just enough to escape the loop measure, stutters
+# ("Waiiit") or collapses into runs of one character, so its Self-BLEU rises while its loop share stays near
+# {glue:text}`organism_loop_any_deep`. Unpruned and greedy it writes no reflection marker (it makes no slip to
+# fix); pruned it writes many, and a lexical count cannot tell reflection from a stutter — which is why the paper
+# used an LLM judge (below). The thinking SmolLM2 cut in reverse order loops less at its deepest cut
+# ({glue:text}`reference_loop_reverse_deep` with {glue:text}`reference_deep` layers cut) than with three.
 
 # %% [markdown]
 # Does the loop verdict hang on the span length? The share of traces that loop, for spans of 6 to 16 tokens:
@@ -181,12 +192,22 @@ display.side_by_side(ch08_traces.case_traces(cells, measures, store, cells[-1].m
 ch08_traces.judge_report(paper_measures, measures)
 
 # %% [markdown]
-# ## Verdict, and paper vs ours
+# ## Every model at its deepest cut
+#
+# Per model: loop share, Self-BLEU and reflections unpruned and at its deepest level of each method, with 95% CIs;
+# and the paper's s1.1-7B traces.
 
 # %%
-findings = ch08_traces.findings(table, paper_summary)
-glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-verdicts.claims_view(ch08_traces.trace_claims(changed, changed_samples))
+verdicts.findings_view(ch08_traces.findings(table, paper_summary))
+
+# %% [markdown]
+# ## Paper vs ours
+
+# %%
+claims = ch08_traces.trace_claims(changed, changed_samples)
+display.glue_numbers(ch08_traces.key_numbers(table, sample_table, paper_summary, plan.pruning.roles())
+                     | {"verdict": ch08_traces.verdict(table, changed, plan.pruning.roles(), claims)})
+verdicts.claims_view(claims)
 
 # %% [markdown]
 # ## References

@@ -34,27 +34,28 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** The unpruned organism is right at every length from 1 to 24 steps (ε {glue:text}`thinking_eps`, a
-# {glue:text}`thinking_a`), so every error the fits find is one that pruning made. With {glue:text}`deepest` layers cut in
-# reverse order the start survives (a {glue:text}`reverse_a`) and each step goes wrong with probability
-# {glue:text}`reverse_eps` — pure compounding, the reviewers' explanation. With {glue:text}`deepest` cut by ShortGPT the
-# start breaks (a {glue:text}`shortgpt_a`) and the per-step error is {glue:text}`shortgpt_eps`: pruning damages both what
-# the whole chain needs and each step. The pure form (1 − ε)^k is rejected for {glue:text}`pure_rejected` of the
-# organism's variants, and fitted on chains of up to 8 steps, a·(1 − ε)^k predicts the 16- and 24-step accuracy
-# within its interval for {glue:text}`predicted` — compounding explains part of the collapse, not all of it.
-# The thinking SmolLM2 tells the reviewers' story most cleanly. Unpruned it slips on about one step in a hundred
-# (ε {glue:text}`reference_eps`), and its 15-term sums fall further than that predicts: its longest chains carry
-# a cost of their own. With {glue:text}`reference_first_cut` ShortGPT layer cut the start holds (a
-# {glue:text}`reference_first_a`) and the per-step error rises to {glue:text}`reference_first_eps` — pure
-# compounding, which predicts the 15-term accuracy from the shorter sums; deeper cuts break the start as well
-# ({glue:text}`reference_deeper`). Fitted on sums of up to 10 terms, the curve predicts the 15-term accuracy for
-# {glue:text}`reference_predicted` of its variants. The
-# reviewers' non-reasoning baseline answers short chains at once but loses accuracy with every digit it must add
-# without writing it out (ε {glue:text}`control_eps` unpruned, where the thinking organism's is {glue:text}`thinking_eps`).
-# With {glue:text}`deepest` layers cut, the thinking organism lost more than the control in {glue:text}`gap_worse` method ×
-# length comparisons and less in {glue:text}`gap_better`; at 16 and 24 steps the control is near 0 unpruned and has
-# little to lose, so the count speaks mostly for the shorter chains, where both models start high. At paper
-# scale, where Qwen3-8B solves most short chains, the same fit can tell whether ε itself rises.
+# **What it means.** On the real model, compounding explains the first cut. The unpruned thinking SmolLM2
+# slips on few steps (ε {glue:text}`reference_eps_0`), though its longest sums fall below its curve
+# ({glue:text}`reference_longest_0`). One ShortGPT layer cut leaves its start whole (a
+# {glue:text}`reference_a_shortgpt_1`) and raises ε to {glue:text}`reference_eps_shortgpt_1`; the curve fits (p
+# {glue:text}`reference_p_shortgpt_1`) and, fitted on the shorter sums, predicts the longest
+# ({glue:text}`reference_longest_shortgpt_1`). Two and three layers cut break the start as well (a
+# {glue:text}`reference_a_shortgpt_2` and {glue:text}`reference_a_shortgpt_3`); with {glue:text}`reference_deep` layers
+# cut it solves no sum.
+#
+# The organism makes no error unpruned (ε {glue:text}`organism_eps_0`), so every error its fits find is
+# pruning's, yet its pruned chains do not break as compounding says: the curve is rejected for
+# {glue:text}`organism_two_rejected` of its pruned variants that make errors and predicts their longer chains for
+# {glue:text}`organism_predicted_erring`, even where three layers cut in reverse order leave the start whole (a
+# {glue:text}`organism_a_reverse_3`, ε {glue:text}`organism_eps_reverse_3`, p {glue:text}`organism_p_reverse_3`).
+# The direct-answer control, the reviewers' non-reasoning baseline, solves {glue:text}`control_short_acc` of the
+# chains of {glue:text}`gap_short_steps` steps unpruned and {glue:text}`control_long_acc` of the longer ones: a
+# cliff past the lengths it was trained on, which no compounding curve follows (p {glue:text}`control_p_0`). On
+# those short chains, whether thinking makes a model more fragile depends on the cut: the thinking organism lost
+# more than the control in {glue:text}`gap_short_worse_1` method × length comparisons with one layer cut and less
+# in {glue:text}`gap_short_better_1`; with {glue:text}`gap_deep` layers cut, more in
+# {glue:text}`gap_short_worse_deep` and less in {glue:text}`gap_short_better_deep`. At paper scale, where Qwen3-8B
+# solves most short chains, the fit can tell whether ε itself rises.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -62,9 +63,7 @@ tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a m
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
-from myst_nb import glue
-
-from lpts_helpers.book import plots
+from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch09_compounding
 from lpts_helpers.chapters.beyond import BeyondPlan
 from lpts_helpers.core import verdicts
@@ -85,8 +84,7 @@ plan.to_dict()
 pruning = plan.pruning
 cells = plan.chain_cells(store)
 scores = ch09_compounding.chain_scores(cells, store, options=options)
-holdout = {model: plan.holdout(model, pruning) for model in pruning.models()}
-fits = ch09_compounding.stored_fit_table(scores, holdout, store)
+fits = ch09_compounding.stored_fit_table(scores, ch09_compounding.holdouts(plan), store)
 plots.compounding_chart(ch09_compounding.curves(scores, fits), title="Accuracy vs chain length: measured (95% CI) "
                         "and the fit a·(1 − ε)^k (dashed)")
 
@@ -100,26 +98,44 @@ plots.compounding_chart(ch09_compounding.curves(scores, fits), title="Accuracy v
 ch09_compounding.fits_view(fits)
 
 # %% [markdown]
+# Where the deviance rejects the organism's curve, the chart shows why: two layers cut by ShortGPT and one by LaCo
+# cost it its shortest chains while it still solves most of the longer ones, an accuracy that rises with chain
+# length at first. No a·(1 − ε)^k can follow that; the closest puts all the loss in the start (ε
+# {glue:text}`organism_eps_shortgpt_2` and {glue:text}`organism_eps_laco_1`, a {glue:text}`organism_a_shortgpt_2`
+# and {glue:text}`organism_a_laco_1`). Three layers cut in reverse order keep the start but lose the chains in a
+# cliff over the first few steps, not at a steady rate per step.
+
+# %% [markdown]
 # ## Does the model that thinks lose more than the one that answers directly?
 #
 # Change from the unpruned accuracy at each chain length, the thinking organism beside its direct-answer
 # control (the same problems), and the difference of the two changes: below 0, pruning cost the thinking model
-# more.
+# more. Only the short chains, where the unpruned control solves at least half ({glue:text}`gap_short_steps`
+# steps), test the question: on the longer ones it solves {glue:text}`control_long_acc` unpruned, has nothing
+# to lose, and the difference is the thinking model's loss alone.
 
 # %%
 gap = ch09_compounding.control_gap(scores, pruning.organism, pruning.control)
 ch09_compounding.gap_view(gap)
 
 # %% [markdown]
-# ## Verdict
+# ## Every model's fit at the deepest level that still solves a chain
 
 # %%
-findings = ch09_compounding.findings(fits, gap, pruning.organism, pruning.control)
-glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-for key, value in ch09_compounding.key_numbers(fits, gap, pruning.organism, pruning.control,
-                                               pruning.reference).items():
-    glue(key, value, display=False)
-verdicts.findings_view(findings)
+verdicts.findings_view(ch09_compounding.findings(fits, gap, pruning.organism, pruning.control))
+
+# %% [markdown]
+# ## The reviewers' questions as claim rows
+#
+# The paper tested neither question. R1: the per-step error of each variant at the deepest level that still
+# solves a chain, beside the unpruned one. R2: the difference of the two changes on the longest chains, where the
+# control solves none unpruned, so it is the thinking model's loss (the short chains are in the table above).
+
+# %%
+claims = ch09_compounding.claim_rows(fits, gap, cells, pruning.roles())
+display.glue_numbers(ch09_compounding.key_numbers(fits, gap, pruning.roles())
+                     | {"verdict": ch09_compounding.verdict(fits, gap, pruning.roles(), claims)})
+verdicts.claims_view(claims)
 
 # %% [markdown]
 # ## References

@@ -26,18 +26,24 @@
 #
 # **Verdict.** {glue:text}`verdict`
 #
-# **What it means.** A pruned layer saves one layer pass per token, a few percent of the compute, and pruned
-# models often write longer (the organism cut by reverse order or ShortGPT writes more "Wait" lines), so their
-# cost per sample falls less than their depth. What they lose in accuracy is more than the compute they save buys
-# back: for the thinking organism no pruned setting beats the best unpruned setting it can afford, and 8 of 22
-# lose to it beyond the 95% interval. Pruned variants appear on the frontier only at its cheap end — one sample
-# of a model with fewer layers, or LaCo's cut, which stops thinking after about 26 tokens and is cheap because it
-# is wrong — where nothing else is that cheap. The thinking SmolLM2 (30 problems) is the sharpest case: each of
-# its 10 pruned settings with an affordable unpruned match loses to that match beyond the interval, and cut in
-# reverse order its traces run to the budget, so a sample costs it 2.7 times the unpruned model's. For the
-# direct-answer control no comparison is resolved either way. Majority voting is what a deployment without a verifier gets; chapter 06
-# shows pass@k (an oracle verifier) gaining far more from samples, and `frontier_score="pass"` puts that on the
-# same axis. The paper profile's cost table below is what it would take to ask the same question of Qwen3-8B.
+# **What it means.** Cutting a layer saves one layer pass per generated token, a small share of the compute, and
+# a pruned model may write longer: cut in reverse order, the thinking SmolLM2's traces run to the budget
+# ({glue:text}`reference_tokens_reverse_1` tokens against {glue:text}`reference_tokens_0`), so a sample costs it
+# {glue:text}`reference_cost_reverse_1` times an unpruned one. No pruned setting turns its saving into accuracy.
+# The thinking SmolLM2 is the sharpest case: {glue:text}`reference_losses` of its {glue:text}`reference_matched`
+# pruned settings with an affordable unpruned match lose to that match beyond the 95% CI and
+# {glue:text}`reference_wins` win; of the thinking organism's {glue:text}`organism_matched`,
+# {glue:text}`organism_wins` win and {glue:text}`organism_losses` lose. Pruned settings reach the frontier only at
+# its cheap end, below the cost of one unpruned sample, where nothing unpruned can be matched against them: one
+# sample of the organism with one ShortGPT layer cut costs {glue:text}`organism_cost_shortgpt_1` of an unpruned
+# one and solves {glue:text}`organism_acc_shortgpt_1` (unpruned {glue:text}`organism_acc_0`), and LaCo's deepest
+# cut is cheaper still because it stops thinking after {glue:text}`organism_tokens_laco_deep` tokens and is wrong
+# ({glue:text}`organism_acc_laco_deep`). The direct-answer control solves none of its {glue:text}`control_task`,
+# pruned or not, so its comparisons are ties that say nothing.
+#
+# Majority voting is what a deployment without a verifier gets; chapter 06 shows pass@k (an oracle verifier)
+# gaining far more from samples, and `frontier_score="pass"` puts that on the same axis. The paper profile's cost
+# table below is what it would take to ask the same question of Qwen3-8B.
 
 # %% tags=["parameters"]
 profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) | "paper" (Qwen3-8B, s1.1-7B; GPU)
@@ -47,9 +53,7 @@ decode_tokens_per_s = 2000.0  # one GPU's aggregate decode rate for the GPU-hour
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
 # %%
-from myst_nb import glue
-
-from lpts_helpers.book import plots
+from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch10_frontier, scaleup
 from lpts_helpers.chapters.beyond import BeyondPlan
 from lpts_helpers.core import verdicts
@@ -75,18 +79,33 @@ plots.frontier_chart(table, title="Accuracy vs layer passes per problem (k = 1, 
 
 # %% [markdown]
 # ## Each pruned setting against the best unpruned one it can afford
+#
+# "None cheaper": the pruned setting costs less than one unpruned sample, so no unpruned setting can be set
+# against it; these are the pruned points that can reach the frontier.
 
 # %%
 matches = frontier.matched(table, per_problem)
 ch10_frontier.matched_view(matches)
 
 # %% [markdown]
-# ## Verdict
+# ## Model by model
+#
+# The settings that make up each model's frontier, and how many pruned settings beat (or lose to) their match.
 
 # %%
-findings = ch10_frontier.findings(table, matches)
-glue("verdict", " ".join(f"{text}." for text in findings.values()), display=False)
-verdicts.findings_view(findings)
+verdicts.findings_view(ch10_frontier.findings(table, matches))
+
+# %% [markdown]
+# ## Paper vs ours
+#
+# The paper compares pruned models at equal layers removed, not at equal compute, so the row this chapter adds to
+# the book's summary goes beyond it: per model, the pruned setting that does best against its unpruned match.
+
+# %%
+claims = ch10_frontier.claim_rows(matches, cells, plan.frontier_score)
+display.glue_numbers(ch10_frontier.key_numbers(table, matches, cells, plan.pruning.roles())
+                     | {"verdict": ch10_frontier.verdict(table, matches, cells, plan.pruning.roles(), claims)})
+verdicts.claims_view(claims)
 
 # %% [markdown]
 # ## At paper scale

@@ -72,39 +72,50 @@ verdicts.claims_view(evidence).style.hide(axis="index").set_properties(
 # %% [markdown]
 # ## What the setting chapters established
 #
-# - [Chapter 00](00-models-and-benchmarks.ipynb): one decoder layer is 1.6–3.6% of the depth of every pretrained
-#   model the book studies, and the embedded SmolLM2-135M-Instruct answers in fluent chat but is at the floor on
-#   the paper's math benchmarks.
+# - [Chapter 00](00-models-and-benchmarks.ipynb): one decoder layer is
+#   {glue:text}`00-models-and-benchmarks.ipynb::depth_share_min:.1f`–{glue:text}`00-models-and-benchmarks.ipynb::depth_share_max:.1f`%
+#   of the depth of every pretrained model the book studies; the embedded SmolLM2-135M-Instruct answers in fluent chat
+#   but gets {glue:text}`00-models-and-benchmarks.ipynb::n_correct:d` of
+#   {glue:text}`00-models-and-benchmarks.ipynb::n_completions:d` of the GSM8K problems shown right.
 # - [Chapter 01](01-grading-and-baselines.ipynb): the grader marks every gold answer of AIME24, MATH-500 and GSM8K
-#   correct; unpruned SmolLM2-135M-Instruct reaches 0.25 [0.12, 0.40] on two-step chain sums and 0 at eight steps
-#   (read leniently; it almost never boxes an answer), 0.05 [0.00, 0.12] on GSM8K where the paper's Qwen3-8B has
-#   0.88, and 0.27 [0.21, 0.34] on MMLU by log-likelihood — at chance, where the paper's model has 0.73; scored
-#   as lm-evaluation-harness scores them, its ARC, PIQA and HellaSwag match all seven published zero-shot numbers
-#   within 2.4 points. So the plain instruct model cannot test the paper's claims; the book teaches it to think.
-# - [Chapter 02](02-the-model-organism.ipynb): the model organism, a 12-layer Qwen3 trained on this CPU (three
-#   thinking seeds and a direct-answer control), knows its 200 facts (open recall 1.00, multiple choice by
-#   log-likelihood 1.00, by letter at chance) and solves chains of 1–24 steps (1.00 for every seed), gains 0.27
-#   per doubling of its thinking budget, but has little headroom left for sampling (maj@16 +0.05 to +0.08) and
-#   loses accuracy to forced "Wait"s; its control answers short chains at once (0.92). 15 of the 27 targets are
-#   met and 3 are measured negative results (forced "Wait"). Seed 0 is the
-#   one chapters 03 and 05–10 prune; chapter 04 adds the other two seeds, which lose their long chains with a
-#   single layer cut where seed 0 holds them to two. SmolLM2-135M-Instruct fine-tuned with LoRA on 768
-#   synthetic chain-sum problems in s1's format (the book's s1.1 in miniature) solves chain sums of 1–3 steps 0.99
-#   and of 12–16 steps 0.79 greedily, gains 0.24 per doubling of its thinking budget and 0.07 from a majority of 16
-#   samples, and keeps its static-benchmark scores within 2 points except ARC-Easy (−3): 7 of its 8 targets. It
-#   is the real model of chapters 03–10.
+#   correct; read leniently, unpruned SmolLM2-135M-Instruct gets
+#   {glue:text}`01-grading-and-baselines.ipynb::baseline_summary:s`; on MMLU it is
+#   {glue:text}`01-grading-and-baselines.ipynb::mmlu_verdict:s`; scored as lm-evaluation-harness scores them, its static
+#   benchmarks meet {glue:text}`01-grading-and-baselines.ipynb::anchor_within:s` published numbers within
+#   {glue:text}`01-grading-and-baselines.ipynb::anchor_tolerance:s` points. The plain instruct model cannot test the
+#   paper's claims, so the book teaches it to think.
+# - [Chapter 02](02-the-model-organism.ipynb): the model organism, a small Qwen3 trained on this CPU (three thinking
+#   seeds and a direct-answer control), knows its facts (open recall
+#   {glue:text}`02-the-model-organism.ipynb::recall_open_low:.2f`–{glue:text}`02-the-model-organism.ipynb::recall_open_high:.2f`)
+#   and solves its long chains
+#   ({glue:text}`02-the-model-organism.ipynb::long_low:.2f`–{glue:text}`02-the-model-organism.ipynb::long_high:.2f`),
+#   gains {glue:text}`02-the-model-organism.ipynb::budget_slope_low:+.2f` to
+#   {glue:text}`02-the-model-organism.ipynb::budget_slope_high:+.2f` per doubling of its thinking budget, but has little
+#   headroom left for sampling (maj@k {glue:text}`02-the-model-organism.ipynb::maj_gain_low:+.2f` to
+#   {glue:text}`02-the-model-organism.ipynb::maj_gain_high:+.2f`); it meets
+#   {glue:text}`02-the-model-organism.ipynb::targets_met:d` of its
+#   {glue:text}`02-the-model-organism.ipynb::targets_total:d` targets. Its first seed is the one chapters 03 and 05–10
+#   prune; chapter 04 adds the other two. SmolLM2-135M-Instruct fine-tuned with LoRA on synthetic chain sums in s1's
+#   format (the book's s1.1 in miniature) solves its long chain sums
+#   {glue:text}`02-the-model-organism.ipynb::thinker_long:s`, gains
+#   {glue:text}`02-the-model-organism.ipynb::thinker_budget_slope:s` per doubling of its thinking budget and meets
+#   {glue:text}`02-the-model-organism.ipynb::thinker_met:s` of its targets
+#   ({glue:text}`02-the-model-organism.ipynb::thinker_missed:s`). It is the real model of chapters 03–10.
 #
 # ## What each chapter found
 #
 # The verdicts the chapters glued when they were built:
 #
+# - [Chapter 03, which layers look redundant](03-which-layers-look-redundant.ipynb):
+#   {glue:text}`03-which-layers-look-redundant.ipynb::verdict:s`
 # - [Chapter 04, static benchmarks](04-static-benchmarks.ipynb): {glue:text}`04-static-benchmarks.ipynb::verdict:s`
 # - [Chapter 05, sequential scaling](05-sequential-scaling.ipynb): {glue:text}`05-sequential-scaling.ipynb::verdict:s`
 # - [Chapter 06, parallel scaling](06-parallel-scaling.ipynb): {glue:text}`06-parallel-scaling.ipynb::verdict:s`
 # - [Chapter 07, recovery](07-recovery.ipynb): {glue:text}`07-recovery.ipynb::verdict:s`
 # - [Chapter 08, loops, diversity and reflection](08-why-scaling-breaks.ipynb):
 #   {glue:text}`08-why-scaling-breaks.ipynb::verdict:s`
-# - [Chapter 09, error compounding](09-why-long-chains-break.ipynb): {glue:text}`09-why-long-chains-break.ipynb::verdict:s`
+# - [Chapter 09, error compounding](09-why-long-chains-break.ipynb):
+#   {glue:text}`09-why-long-chains-break.ipynb::verdict:s`
 # - [Chapter 10, the compute frontier](10-what-pruning-buys.ipynb): {glue:text}`10-what-pruning-buys.ipynb::verdict:s`
 #
 # ## Limitations

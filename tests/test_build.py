@@ -2,6 +2,7 @@
 
 import ast
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -176,6 +177,50 @@ def test_smoke_organism_chapter_trains_evaluates_and_glues_its_targets(smoke_boo
     assert float(glued["train_minutes"]) == float(training_summary(runs)["minutes"].max()) >= 0
 
 
+GLUE_ROLE = re.compile(r"\{glue:text\}`([^`]+)`")
+
+
+def cited_glue(text: str) -> list[tuple[str | None, str]]:
+    """The (page, key) of every ``{glue:text}`` role in ``text``; page None for the page itself. A role is
+    ``[page::]key[:format]``, and a role naming another page must end in a format (myst-nb splits at the last ':')."""
+    cited = []
+    for role in GLUE_ROLE.findall(text):
+        page, _, rest = role.rpartition("::")
+        key = rest.rsplit(":", 1)[0] if page or ":" in rest else rest
+        cited.append((page or None, key))
+    return cited
+
+
+def test_cited_glue_is_parsed_as_myst_nb_reads_it():
+    text = "a {glue:text}`verdict` b {glue:text}`slope:+.2f` c {glue:text}`02-x.ipynb::thinker_long:s`"
+    assert cited_glue(text) == [(None, "verdict"), (None, "slope"), ("02-x.ipynb", "thinker_long")]
+
+
+def glued_text(page) -> dict[str, str]:
+    """A page's glued values as its prose shows them (strings without their quotes)."""
+    values = build.glued_values(page)
+    return {key: ast.literal_eval(text) if text[:1] in "'\"" else text for key, text in values.items()}
+
+
+@pytest.mark.slow
+def test_every_number_the_prose_cites_is_glued_and_every_verdict_is_short(smoke_book):
+    """Each ``{glue:text}`` role of every page names a value that page (or the page it names) glued — in the smoke
+    build, whose plans are the smallest, so no profile lacks one — and each glued verdict is at most three
+    sentences."""
+    import nbformat
+
+    site = smoke_book.parents[1] / "site" / "notebooks"
+    pages = sorted(site.glob("[0-9][0-9]-*.ipynb"))
+    glued = {page.name: glued_text(page) for page in pages}
+    for page in pages:
+        prose = "\n".join(c.source for c in nbformat.read(page, as_version=4).cells if c.cell_type == "markdown")
+        for other, key in cited_glue(prose):
+            assert key in glued[other or page.name], f"{page.name} cites {other or ''}::{key}, which is not glued"
+        if "verdict" in glued[page.name]:
+            sentences = re.findall(r"[.!?](?:\s|$)", glued[page.name]["verdict"].strip())
+            assert len(sentences) <= 3, f"{page.name}: {glued[page.name]['verdict']}"
+
+
 def test_kept_chapters_touch_their_runs_and_rerun_when_one_is_gone(tmp_path):
     marker = tmp_path / "runs" / "generation" / "abc" / "COMPLETE"
     marker.parent.mkdir(parents=True)
@@ -209,14 +254,27 @@ def test_smoke_pruning_chapters_glue_verdicts_that_match_their_stored_runs(smoke
     assert (table.loc[table["pruned_layers"] == 0, "drop"] == 0).all()
     assert len(table) == sum(len(plan.tasks(m)) * len(plan.methods) * (1 + len(plan.levels(m)))
                              for m in plan.models())
-    assert verdict("04-static-benchmarks") == " ".join(f"{t}." for t in ch04_static.static_findings(table).values())
+    spread = ch04_static.seed_spread(table, plan.seed_cells(store), plan.seed_models(), store)
+    static_claims = ch04_static.static_claims(table, paper.static_table())
+    expected = ch04_static.key_numbers(table, plan.roles(), paper.static_table(), spread) | {
+        "verdict": ch04_static.verdict(table, plan.roles(), static_claims)}
+    glued = glued_text(site / "04-static-benchmarks.ipynb")
+    assert {key: glued[key] for key in expected} == expected
     budget_cells, wait_cells = plan.budget_cells(store), plan.wait_cells(store)
     slopes = ch05_sequential.scaling_slopes(budget_cells, wait_cells, store, paper.sequential_table())
     budgets, waits = study.compare(budget_cells, store), study.compare(wait_cells, store)
-    assert verdict("05-sequential-scaling") == " ".join(
-        f"{t}." for t in ch05_sequential.sequential_findings(slopes, budgets, waits).values())
+    expected = ch05_sequential.key_numbers(slopes, budgets, waits, plan.roles()) | {"verdict": ch05_sequential.verdict(
+        slopes, budgets, waits, plan.roles(), ch05_sequential.sequential_claim(slopes))}
+    glued = glued_text(site / "05-sequential-scaling.ipynb")
+    assert {key: glued[key] for key in expected} == expected
     gains = ch06_parallel.sampling_gains(plan.sampling_cells(store), store)
-    assert verdict("06-parallel-scaling") == " ".join(f"{t}." for t in ch06_parallel.parallel_findings(gains).values())
+    curves = ch06_parallel.k_table(plan.sampling_cells(store), store)
+    paper_parallel = paper.parallel_table()
+    expected = ch06_parallel.key_numbers(gains, curves, plan.roles(), paper_parallel) | {
+        "verdict": ch06_parallel.verdict(gains, curves, plan.roles(), paper_parallel,
+                                         ch06_parallel.parallel_claim(gains, paper_parallel))}
+    glued = glued_text(site / "06-parallel-scaling.ipynb")
+    assert {key: glued[key] for key in expected} == expected
     assert "ShortGPT's first pick is layer" in verdict("03-which-layers-look-redundant")
     claims = ch90_summary.core_claims(plan, store)
     thinking = [m for m in plan.models() if plan.thinks(m)]  # a budget and a forced-Wait row per method each
@@ -255,9 +313,14 @@ def test_smoke_recovery_chapter_glues_a_verdict_from_its_stored_runs(smoke_book)
                                          plan.pruned_arms())
     slopes = ch07_recovery.slope_gains(plan.budget_cells(arms), store, plan.pruned_arms())
     assert set(slopes["model"]) == {m for m in arms if plan.pruning.thinks(m)}
-    glued = ast.literal_eval(build.glued_values(site / "07-recovery.ipynb")["verdict"])
-    assert glued == " ".join(f"{t}." for t in ch07_recovery.recovery_findings(static, changes, gains,
-                                                                            slopes).values())
+    recipe_arms = plan.recipe_arms(store)
+    claims = ch07_recovery.recovery_claims(pd.concat([gains, slopes], ignore_index=True), plan.pruned_arms(),
+                                           recipe_arms)
+    expected = ch07_recovery.key_numbers(static, gains, slopes, plan, recipe_arms) | {
+        "verdict": ch07_recovery.verdict(static, gains, slopes, plan, recipe_arms, claims)}
+    glued = glued_text(site / "07-recovery.ipynb")
+    assert {key: glued[key] for key in expected} == expected
+    assert claims.equals(ch07_recovery.claims(plan, store))  # the summary's rows are the chapter's
     claims = ch07_recovery.claims(plan, store)
     assert list(dict.fromkeys(c[:3] for c in claims["claim"])) == ["C5 ", "C5′"]  # evidence rows, in claim order
     assert "C5 SFT (LoRA or full)" in (site / "90-summary.ipynb").read_text()
@@ -277,8 +340,18 @@ def test_smoke_analysis_chapter_glues_its_verdict_and_the_summary_has_its_claims
     measures = ch08_traces.cell_measures(cells, store, plan)
     table = ch08_traces.variant_table(cells, measures)
     paper_summary = analysis.summarize(ch08_traces.paper_example(plan, store), unit="trace")
-    glued = ast.literal_eval(build.glued_values(site / "08-why-scaling-breaks.ipynb")["verdict"])
-    assert glued == " ".join(f"{t}." for t in ch08_traces.findings(table, paper_summary).values())
+    sample_cells = plan.sample_cells(store)
+    sampled = ch08_traces.cell_measures(sample_cells, store, plan)
+    labels = ("loop share", "Self-BLEU (within)", "reflections per 1k tokens")
+    changed = ch08_traces.changes(cells, measures, labels)
+    claims = ch08_traces.trace_claims(changed, ch08_traces.changes(sample_cells, sampled,
+                                                                   (*labels, "Self-BLEU (across samples)"), "sampled"))
+    roles = plan.pruning.roles()
+    expected = ch08_traces.key_numbers(table, ch08_traces.variant_table(sample_cells, sampled), paper_summary, roles) \
+        | {"verdict": ch08_traces.verdict(table, changed, roles, claims)}
+    glued = glued_text(site / "08-why-scaling-breaks.ipynb")
+    assert {key: glued[key] for key in expected} == expected
+    assert claims.equals(ch08_traces.claims(plan, store))
     claims = ch08_traces.claims(plan, store)
     assert list(dict.fromkeys(c[:2] for c in claims["claim"])) == ["C6", "C7", "C8"]
     summary = (site / "90-summary.ipynb").read_text()

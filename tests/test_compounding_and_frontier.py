@@ -3,11 +3,14 @@ the paper profile's GPU cost."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from lpts_helpers.chapters import ch09_compounding, scaleup
+from lpts_helpers.core.prose import NOT_RUN
 from lpts_helpers.methods import compounding, frontier
 
 
@@ -60,16 +63,28 @@ def test_fit_table_marks_variants_that_solve_nothing_and_chain_sums_count_operat
     assert compounding.steps("chain_sum", 4) == 3 and compounding.steps("organism_chain", 4) == 4
 
 
-def test_key_numbers_cite_the_reference_at_each_cut_level():
-    scores = {("t", "shortgpt", 0): simulated(0.0, 1.0, n=100), ("t", "shortgpt", 2): simulated(0.2, 0.9, n=100),
-              ("r", "shortgpt", 0): simulated(0.02, 1.0, n=100), ("r", "shortgpt", 1): simulated(0.1, 1.0, n=100)}
+def test_key_numbers_cite_every_role_and_level_and_a_model_no_pruned_variant_of_which_solves_a_chain():
+    dead = {k: pd.Series(np.zeros(50)) for k in (1, 2, 4, 6, 8)}
+    scores = {("t", "shortgpt", 0): simulated(0.0, 1.0, n=100), ("t", "shortgpt", 2): dead,
+              ("r", "shortgpt", 0): simulated(0.02, 1.0, n=100), ("r", "shortgpt", 1): simulated(0.1, 1.0, n=100),
+              ("r", "shortgpt", 3): dead}
     fits = ch09_compounding.fit_table(scores, {"t": 6, "r": 6})
-    numbers = ch09_compounding.key_numbers(fits, pd.DataFrame(), "t", "c", "r")
+    roles = {"organism": "t", "control": "c", "reference": "r"}
+    numbers = ch09_compounding.key_numbers(fits, pd.DataFrame(), roles)
     two = fits[(fits["form"] == "two") & (fits["model"] == "r")].set_index("pruned_layers")
-    assert numbers["reference_first_eps"] == f"{two.loc[1, 'epsilon']:.3f}" and numbers["reference_first_cut"] == "1"
-    assert numbers["reference_deeper"] == "no deeper cut solves a chain"
-    assert numbers["reference_eps"] == f"{two.loc[0, 'epsilon']:.3f}" and "control_eps" not in numbers
+    assert numbers["reference_eps_shortgpt_1"] == two.loc[1, "ε (95% CI)"] and numbers["reference_deep"] == "3"
+    assert numbers["reference_solving"] == "1" and numbers["reference_a_shortgpt_deep"] == NOT_RUN
     assert numbers["reference_predicted"] == "{} of 2".format(int(two["holds"].sum()))
+    assert numbers["organism_solving"] == "none" and numbers["control_eps_0"] == NOT_RUN
+    assert set(numbers) == set(ch09_compounding.key_numbers(fits.iloc[0:0], pd.DataFrame(), roles))
+    # the deepest level that still solves a chain: none for "t", so its findings and claim rows cite no pruned ε
+    organism = fits[(fits["form"] == "two") & (fits["model"] == "t")]
+    assert ch09_compounding.deepest_solving(organism) is None
+    assert ch09_compounding.deepest_solving(two.reset_index()) == 1
+    assert "no pruned variant solves a chain" in ch09_compounding.findings(fits, pd.DataFrame(), "t", "c")["t"]
+    cells = [SimpleNamespace(model=m, task=SimpleNamespace(benchmark="chain_sum")) for m in ("t", "r")]
+    claims = ch09_compounding.claim_rows(fits, pd.DataFrame(), cells, roles)
+    assert claims["model and task"].str.startswith("r").all() and len(claims) == 1
 
 
 def test_control_gap_is_paired_and_signed():

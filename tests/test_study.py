@@ -41,6 +41,7 @@ def test_tasks_parse_with_their_family_and_chance():
     assert study.Task.parse("organism_recall").family == "knowledge"
     assert study.Task.parse("organism_recall").chance == 0.25
     assert study.Task.parse("gsm8k").family == "short chains"
+    assert study.Task.parse("aime24").family == study.Task.parse("math500").family == "long chains"  # the paper's
     assert study.Task.parse("chain_sum@4").label == "chain_sum@4"
     arc = study.Task.parse("arc_easy")
     assert arc.static and arc.family == "knowledge" and arc.chance == pytest.approx(0.2502)

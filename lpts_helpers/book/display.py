@@ -6,6 +6,7 @@ Introduced in ``00-models-and-benchmarks``; every chapter that shows raw complet
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 import pandas as pd
 from IPython.display import HTML
@@ -57,3 +58,12 @@ def side_by_side(case: pd.DataFrame, *, spec=None, max_chars: int = 6000) -> HTM
             f'<span style="background:#fde2c8">shaded: loop</span> · '
             f'<b style="color:#1f5fa8">bold: reflection marker</b></div>')
     return HTML(head + f'<div style="display:flex;gap:0.8em;flex-wrap:wrap">{"".join(columns)}</div>')
+
+
+def glue_numbers(numbers: Mapping[str, str]) -> None:
+    """Glue each of a chapter's prose numbers under its key, for ``{glue:text}`` roles in the page's markdown (the
+    prose types no number of its own)."""
+    from myst_nb import glue  # the book's renderer; only a page being executed needs it
+
+    for key, text in numbers.items():
+        glue(key, text, display=False)

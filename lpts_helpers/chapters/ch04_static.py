@@ -11,8 +11,10 @@ import pandas as pd
 from ..core import paper
 from ..core.metrics import interval
 from ..core.paper import LACO_RETENTION, LACO_SOURCE
+from ..core.prose import NOT_RUN, NUMBER_LEVELS, NUMBER_METHODS, estimate_text, span
 from ..core.store import RunStore
-from ..core.verdicts import claim_table, evidence_row, glue_key
+from ..core.verdicts import claim_table, claims_sentence, evidence_row, glue_key
+from ..methods.prune import METHOD_TITLES
 from ..methods.study import FAMILIES, Cell, Task, compare, cut_words, model_words
 from ..models.presets import PRESETS
 from ..tasks.benchmarks import get_benchmark
@@ -170,3 +172,71 @@ def laco_beside_literature(table: pd.DataFrame, depths: dict[str, int]) -> pd.Da
         rows.append({"benchmark": ", ".join(LACO_RETENTION), "literature": "—", "model": "—", "pruned layers": "—",
                      "ours": "no model of this plan is scored on these by LaCo"})
     return pd.DataFrame(rows).rename(columns={"literature": f"literature: {LACO_SOURCE}"})
+
+
+# The prose's numbers: every role, family, method and level below gets a key in every profile ("—" where the plan
+# does not run it), so a page cites the same keys whichever profile built it.
+FAMILY_KEYS = {"knowledge": "knowledge", "short chains": "short", "long chains": "long"}
+
+
+def _family_text(rows: pd.DataFrame, value: str) -> str:
+    """One family's ``value`` ("retention" or "accuracy") at one variant (``estimate_text`` over its tasks),
+    "uninformative" when no task's unpruned model clears chance."""
+    if value == "accuracy":
+        return estimate_text(rows)
+    rows = rows[rows["informative"]]
+    return estimate_text(rows, "retention", "retention_low", "retention_high") if len(rows) else "uninformative"
+
+
+def key_numbers(table: pd.DataFrame, roles: dict[str, str], paper_static: pd.DataFrame,
+                spread: pd.DataFrame | None = None) -> dict[str, str]:
+    """The numbers chapter 04's prose cites, by name: per role ("organism", "control", "reference"), family,
+    method and level, the share of unpruned accuracy kept (``{role}_{family}_{method}_{level}``) and the accuracy
+    (``{role}_{family}_acc_{method}_{level}``; ``…_acc_0`` unpruned), the deepest level (``{role}_deep``, "8 of
+    30"); the paper's retention (``paper_{benchmark}_{level}``); and over the thinking model's other seeds
+    (``spread``), the span of their long-chain accuracy with one layer cut by any method (``other_seeds_long_1``)."""
+    numbers: dict[str, str] = {}
+    for role, model in roles.items():
+        rows = table[table["model"] == model]
+        levels = sorted(rows.loc[rows["pruned_layers"] > 0, "pruned_layers"].unique())
+        deep = levels[-1] if levels else None
+        depth = PRESETS[model].n_layers if model in PRESETS else None
+        numbers[f"{role}_deep"] = NOT_RUN if deep is None else f"{deep} of {depth}" if depth else str(deep)
+        for family, key in FAMILY_KEYS.items():
+            here = rows[rows["family"] == family]
+            unpruned = here[here["pruned_layers"] == 0].drop_duplicates("task")
+            numbers[f"{role}_{key}_acc_0"] = _family_text(unpruned, "accuracy") if len(unpruned) else NOT_RUN
+            for method in NUMBER_METHODS:
+                for level in NUMBER_LEVELS:
+                    n = deep if level == "deep" else level
+                    at = here[(here["method"] == method) & (here["pruned_layers"] == n)]
+                    numbers[f"{role}_{key}_{method}_{level}"] = _family_text(at, "retention") if len(at) else NOT_RUN
+                    numbers[f"{role}_{key}_acc_{method}_{level}"] = _family_text(at, "accuracy") if len(at) \
+                        else NOT_RUN
+    for benchmark in PAPER_FAMILIES:
+        for level in (1, 2, 3):
+            value = paper_static[(paper_static["benchmark"] == benchmark) & (paper_static["pruned_layers"] == level)]
+            numbers[f"paper_{benchmark}_{level}"] = f"{value['paper_retention'].iloc[0]:.2f}" if len(value) \
+                else NOT_RUN
+    others = [] if spread is None else [c for c in spread.columns if c not in
+                                        ("task", "method", "pruned_layers", "lowest", "highest")][1:]
+    long_rows = pd.DataFrame() if spread is None else spread[
+        (spread["pruned_layers"] == 1) & (spread["method"] != "unpruned")
+        & (spread["task"].map(lambda t: Task.parse(t).family) == "long chains")]
+    numbers["other_seeds_long_1"] = span(long_rows[others].to_numpy().ravel().tolist()) if others and \
+        len(long_rows) else NOT_RUN
+    return numbers
+
+
+def verdict(table: pd.DataFrame, roles: dict[str, str], claims: pd.DataFrame, method: str = "shortgpt") -> str:
+    """Chapter 04's verdict: what one layer cut by ``method`` leaves of the real model's long chains and of its
+    knowledge, then how the chapter's claims came out."""
+    model = roles["reference"]
+    numbers = key_numbers(table, {"reference": model}, paper.static_table())
+    long_tasks = table.loc[(table["model"] == model) & (table["family"] == "long chains"), "task"].unique()
+    chains = Task.parse(long_tasks[0]).words if len(long_tasks) else "long chains"
+    first = (f"With one layer cut by {METHOD_TITLES[method]}, the {model_words(model)} solves "
+             f"{numbers[f'reference_long_acc_{method}_1']} of its {chains} (unpruned "
+             f"{numbers['reference_long_acc_0']}) and keeps {numbers[f'reference_knowledge_{method}_1']} of its "
+             f"knowledge scores.")
+    return f"{first} {claims_sentence(claims)}"

@@ -10,9 +10,11 @@ import pandas as pd
 
 from ..core.metrics import interval
 from ..core.paper import MODEL
+from ..core.prose import NOT_RUN, NUMBER_METHODS, count_words, deepest_cut, span, variant_rows
 from ..core.store import RunStore
-from ..core.verdicts import claim_table, evidence_row, glue_key
+from ..core.verdicts import claim_table, claims_sentence, evidence_row, glue_key
 from ..engine import evaluation
+from ..methods.prune import METHOD_TITLES
 from ..methods.study import Cell, Task, cut_words, model_words
 from ..models.presets import PRESETS
 
@@ -124,3 +126,83 @@ def parallel_claim(gains: pd.DataFrame, paper_parallel: pd.DataFrame) -> pd.Data
                                      paper_value=after - before,
                                      ours=None if testable else "no sample right unpruned"))
     return claim_table(rows)
+
+
+FAMILY_KEYS = {"short chains": "short", "long chains": "long"}  # the sampled tasks' families, as keys name them
+GAINS = {"pass_gain": "pass@k − pass@1", "maj_gain": "maj@k − pass@1", "vs_unpruned": "pass@k − unpruned pass@1",
+         "gain_change": "gain change vs unpruned"}  # key → ``sampling_gains`` column, each with its 95% CI
+
+
+def _gain_text(rows: pd.DataFrame, column: str) -> str:
+    """One ``sampling_gains`` interval for one row, the span of the point values for several."""
+    if len(rows) == 1:
+        return rows.iloc[0][column]
+    return span(rows[f"{column} value"].tolist())
+
+
+def key_numbers(gains: pd.DataFrame, curves: pd.DataFrame, roles: dict[str, str],
+                paper_parallel: pd.DataFrame) -> dict[str, str]:
+    """The numbers chapter 06's prose cites, by name. Per role ("organism", "control", "reference"): the samples
+    drawn per problem (``{role}_samples`` in words; ``{role}_pass_at_k``, "pass@16"; ``{role}_maj_at_k``) and the
+    problems sampled (``{role}_problems``, from ``curves``); per family of its sampled task
+    (``{role}_{family}_words``, family "short" or "long") and variant (``core.prose.variant_rows``): pass@1,
+    and pass@k and maj@k at the samples drawn (``…_pass1_{v}``, ``…_passk_{v}``, ``…_majk_{v}``), and each of
+    ``GAINS`` with its 95% CI (``…_pass_gain_{v}`` …). The paper's AIME pass@1 and pass@k at its largest k
+    (``paper_pass_at_top``), unpruned (``paper_pass_1_0``, ``paper_pass_top_0``) and per method at one to three
+    layers cut (``paper_pass_1_{method}_{level}``, ``paper_pass_top_…``, and the change of its gain,
+    ``paper_gain_change_…``)."""
+    table = gains.assign(passk=gains["pass@1"] + gains["pass@k − pass@1 value"],  # at k = the samples drawn
+                         majk=gains["pass@1"] + gains["maj@k − pass@1 value"])
+    numbers: dict[str, str] = {}
+    for role, model in roles.items():
+        mine = table[table["model"] == model]
+        k = int(mine["k"].max()) if len(mine) else None
+        numbers[f"{role}_samples"] = count_words(k, "sample") if k else NOT_RUN
+        numbers[f"{role}_pass_at_k"] = f"pass@{k}" if k else NOT_RUN
+        numbers[f"{role}_maj_at_k"] = f"maj@{k}" if k else NOT_RUN
+        problems = curves.loc[curves["model"] == model, "n_problems"]
+        numbers[f"{role}_problems"] = f"{int(problems.max())}" if len(problems) else NOT_RUN
+        families = mine["task"].map(lambda task: Task.parse(task).family)
+        for family, key in FAMILY_KEYS.items():
+            here = mine[families == family]
+            here = here[here["task"] == here["task"].iloc[0]] if len(here) else here  # its first task
+            numbers[f"{role}_{key}_words"] = Task.parse(here["task"].iloc[0]).words if len(here) else NOT_RUN
+            for variant, rows in variant_rows(here).items():
+                for name, column in (("pass1", "pass@1"), ("passk", "passk"), ("majk", "majk")):
+                    numbers[f"{role}_{key}_{name}_{variant}"] = span(rows[column].tolist())
+                for name, column in GAINS.items():
+                    numbers[f"{role}_{key}_{name}_{variant}"] = _gain_text(rows, column)
+    theirs = paper_parallel.set_index(["method", "pruned_layers", "k"])["paper_pass_at_k"]
+    top = int(paper_parallel["k"].max())
+    numbers["paper_pass_at_top"] = f"pass@{top}"
+    numbers["paper_pass_1_0"] = f"{theirs[('shortgpt', 0, 1)]:.2f}"
+    numbers["paper_pass_top_0"] = f"{theirs[('shortgpt', 0, top)]:.2f}"
+    for method in NUMBER_METHODS:  # the paper reports every method at zero to three layers cut
+        unpruned_gain = theirs[(method, 0, top)] - theirs[(method, 0, 1)]
+        for level in (1, 2, 3):
+            one, most = theirs[(method, level, 1)], theirs[(method, level, top)]
+            numbers[f"paper_pass_1_{method}_{level}"] = f"{one:.2f}"
+            numbers[f"paper_pass_top_{method}_{level}"] = f"{most:.2f}"
+            numbers[f"paper_gain_change_{method}_{level}"] = f"{most - one - unpruned_gain:+.2f}"
+    return numbers
+
+
+def verdict(gains: pd.DataFrame, curves: pd.DataFrame, roles: dict[str, str], paper_parallel: pd.DataFrame,
+            claims: pd.DataFrame, method: str = "shortgpt") -> str:
+    """Chapter 06's verdict: what k samples add to one for the real thinking model by any right sample and by
+    majority vote, unpruned and at its deepest cut by ``method``; the organism's pass@k against one unpruned sample
+    and its gain at its deepest cut; then how the claim came out."""
+    n = key_numbers(gains, curves, roles, paper_parallel)
+    cut = {role: deepest_cut(gains, roles[role]) for role in ("reference", "organism")}
+    title = METHOD_TITLES[method]
+    first = (f"With {cut['reference']} cut by {title}, {n['reference_samples']} of the "
+             f"{model_words(roles['reference'])} still add {n[f'reference_long_pass_gain_{method}_deep']} to one when "
+             f"any right sample counts (unpruned {n['reference_long_pass_gain_0']}), but "
+             f"{n[f'reference_long_maj_gain_{method}_deep']} by majority vote (unpruned "
+             f"{n['reference_long_maj_gain_0']}).")
+    second = (f"With {cut['organism']} cut by {title}, {n['organism_samples']} of the "
+              f"{model_words(roles['organism'])} contain a right answer to {n[f'organism_long_passk_{method}_deep']} "
+              f"of its {n['organism_long_words']}, below one unpruned sample's {n['organism_long_pass1_0']}, yet the "
+              f"gain of sampling grows to {n[f'organism_long_pass_gain_{method}_deep']} from "
+              f"{n['organism_long_pass_gain_0']}.")
+    return f"{first} {second} {claims_sentence(claims)}"

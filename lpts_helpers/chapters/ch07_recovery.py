@@ -13,8 +13,9 @@ import pandas as pd
 from ..core import metrics
 from ..core.config import ConfigError, knob
 from ..core.metrics import interval
+from ..core.prose import NOT_RUN, estimate_text
 from ..core.store import Run, RunStore
-from ..core.verdicts import claim_table, evidence_row
+from ..core.verdicts import claim_table, claims_sentence, evidence_row
 from ..engine import evaluation
 from ..engine.generation import BackendOptions
 from ..methods import study
@@ -418,3 +419,97 @@ def scaling_gains(plan: RecoveryPlan, sampling: list, budgets: list, store: RunS
     return pd.concat([with_gain_vs_pruned(sampling_gains(sampling, store), sampling, store, pruned),
                       slope_gains(budgets, store, pruned)], ignore_index=True)
 
+
+# The prose's numbers: every role the chapter recovers, arm and family gets a key in every profile ("—" where the
+# plan does not run it), so a page cites the same keys whichever profile built it.
+NUMBER_ROLES = ("organism", "reference")
+FAMILY_KEYS = {"knowledge": "knowledge", "short chains": "short", "long chains": "long"}
+RECIPE_WORDS = {"lora": "LoRA SFT", "full": "full SFT", "self": "self-generated SFT", "grpo": "GRPO"}
+
+
+def _arm_labels(plan: RecoveryPlan, model: str, recipe_arms: dict[str, dict[str, str]]) -> dict[str, str | None]:
+    """Each arm (unpruned, pruned, each recipe of ``RECIPES``) by the label the chapter's tables give it on
+    ``model`` (None: not run on it)."""
+    recipes = recipe_arms.get(model, {})
+    return {"unpruned": "unpruned", "pruned": plan.pruned_label(model), **{r: recipes.get(r) for r in RECIPES}}
+
+
+def columns(estimate: str) -> tuple[str, str, str]:
+    """The value, low and high columns of an estimate in the gain and slope tables ("slope value", …)."""
+    return f"{estimate} value", f"{estimate} low", f"{estimate} high"
+
+
+def key_numbers(static: pd.DataFrame, gains: pd.DataFrame, slopes: pd.DataFrame, plan: RecoveryPlan,
+                recipe_arms: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The numbers chapter 07's prose cites, by name: per role ("organism", "reference") the cut (``{role}_cut``,
+    "ShortGPT, 1 of 30 layers cut"), its long chains in words (``{role}_long_task``), the samples of its gains
+    (``{role}_k``) and, per arm (unpruned, pruned and each recipe of ``RECIPES``), each family's accuracy
+    (``{role}_{family}_acc_{arm}``), the gains of k samples over one (``{role}_pass_gain_{arm}``,
+    ``{role}_maj_gain_{arm}``) and the accuracy per doubling of the thinking budget (``{role}_slope_{arm}``)."""
+    roles = plan.pruning.roles()
+    numbers: dict[str, str] = {}
+    for role in NUMBER_ROLES:
+        model = roles[role]
+        mine, sampled, curve = (t[t["model"] == model] for t in (static, gains, slopes))
+        long_tasks = mine.loc[mine["family"] == "long chains", "task"].unique()
+        numbers[f"{role}_cut"] = study.cut_words(model, *plan.cut(model))
+        numbers[f"{role}_long_task"] = Task.parse(long_tasks[0]).words if len(long_tasks) else NOT_RUN
+        numbers[f"{role}_k"] = str(int(sampled["k"].iloc[0])) if len(sampled) else NOT_RUN
+        for arm, label in _arm_labels(plan, model, recipe_arms).items():
+            for family, key in FAMILY_KEYS.items():
+                numbers[f"{role}_{key}_acc_{arm}"] = estimate_text(
+                    mine[(mine["method"] == label) & (mine["family"] == family)])
+            drawn = sampled[sampled["method"] == label]
+            numbers[f"{role}_pass_gain_{arm}"] = estimate_text(drawn.head(1), *columns("pass@k − pass@1"))
+            numbers[f"{role}_maj_gain_{arm}"] = estimate_text(drawn.head(1), *columns("maj@k − pass@1"))
+            numbers[f"{role}_slope_{arm}"] = estimate_text(curve[curve["method"] == label].head(1), *columns("slope"))
+    return numbers
+
+
+# What a group of recipes does to a budget slope, by ``outcome``: the verb (one recipe; several) and its state
+OUTCOME_WORDS = {"restored": ("restores", "restore", ""), "still flattened": ("leaves", "leave", " flattened"),
+                 "inconclusive": ("leaves", "leave", " undecided")}
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _slope_outcomes(slopes: pd.DataFrame, model: str, pruned_arm: str, labels: dict[str, str | None]) -> str:
+    """Which recipes restore ``model``'s budget slope and which leave it flattened, as one clause ("LoRA SFT and
+    full SFT restore its budget slope, while GRPO leaves it flattened"): the verdict's words follow ``outcome``."""
+    curve = slopes[slopes["model"] == model]
+    if curve.empty:
+        return "no budget slope is measured"
+    if not pruned_gain_shrank(curve, pruned_arm):
+        return "pruning did not flatten its budget slope, so no recipe has one to restore"
+    named: dict[str, list[str]] = {result: [] for result in OUTCOMES}
+    for recipe, label in labels.items():
+        row = curve[curve["method"] == label]
+        if recipe in RECIPES and len(row):
+            named[outcome(row.iloc[0])].append(RECIPE_WORDS[recipe])
+    clauses = []
+    for result, names in named.items():
+        if not names:
+            continue
+        single, several, state = OUTCOME_WORDS[result]
+        clauses.append(f"{_listed(names)} {several if len(names) > 1 else single} "
+                       f"{'it' if clauses else 'its budget slope'}{state}")
+    return ", while ".join(clauses) or "no recipe is run on it"
+
+
+def verdict(static: pd.DataFrame, gains: pd.DataFrame, slopes: pd.DataFrame, plan: RecoveryPlan,
+            recipe_arms: dict[str, dict[str, str]], claims: pd.DataFrame, recipe: str = "full") -> str:
+    """Chapter 07's verdict: what ``recipe`` gives back to the pruned reference (its budget slope and its long
+    chains, beside pruned and unpruned), which recipes restore the organism's budget slope, then the claims."""
+    n = key_numbers(static, gains, slopes, plan, recipe_arms)
+    roles = plan.pruning.roles()
+    first = (f"After {RECIPE_WORDS[recipe]} the {model_words(roles['reference'])} ({n['reference_cut']}) gains "
+             f"{n[f'reference_slope_{recipe}']} per doubling of its thinking budget (pruned "
+             f"{n['reference_slope_pruned']}, unpruned {n['reference_slope_unpruned']}) and solves "
+             f"{n[f'reference_long_acc_{recipe}']} of its {n['reference_long_task']} (pruned "
+             f"{n['reference_long_acc_pruned']}, unpruned {n['reference_long_acc_unpruned']}).")
+    organism = roles["organism"]
+    recovered = _slope_outcomes(slopes, organism, plan.pruned_label(organism),
+                                _arm_labels(plan, organism, recipe_arms))
+    return f"{first} On the {model_words(organism)} ({n['organism_cut']}), {recovered}. {claims_sentence(claims)}"

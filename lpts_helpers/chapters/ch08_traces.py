@@ -13,8 +13,9 @@ import pandas as pd
 
 from ..core import metrics
 from ..core.config import knob
+from ..core.prose import NOT_RUN, NUMBER_LEVELS, NUMBER_METHODS, span
 from ..core.store import RunStore
-from ..core.verdicts import claim_table, evidence_row
+from ..core.verdicts import claim_table, claims_sentence, evidence_row
 from ..engine.evaluation import run_evaluation
 from ..methods import study
 from ..methods.analysis import (
@@ -35,6 +36,8 @@ from ..methods.analysis import (
     summarize,
     summary_row,
 )
+from ..methods.prune import METHOD_TITLES
+from ..models.presets import PRESETS
 from .pruning import DerivedPlan, PruningPlan
 
 
@@ -322,3 +325,98 @@ def claims(plan: AnalysisPlan, store: RunStore, *, options: Any = None) -> pd.Da
     for traces, cells in (("greedy", plan.trace_cells(store)), ("sampled", plan.sample_cells(store))):
         changed.append(changes(cells, cell_measures(cells, store, plan, options=options), labels, traces))
     return trace_claims(*changed)
+
+
+# The prose's numbers: every role that writes traces, measure, method and level gets a key in every profile ("—"
+# where the plan does not run it), so a page cites the same keys whichever profile built it.
+NUMBER_ROLES = ("organism", "reference")
+GREEDY_KEYS = {"accuracy": "acc", "loop share": "loop", "hit budget": "budget", "Self-BLEU (within)": "selfbleu",
+               "reflections per 1k tokens": "reflections", "reflections that change the answer": "fixes"}
+SAMPLED_KEYS = {"Self-BLEU (across samples)": "across", "reflections per 1k tokens": "reflections"}
+TRACE_METHODS = (*NUMBER_METHODS, "any")  # "any": every method at that level
+TRACE_LEVELS = (*NUMBER_LEVELS, "deeper")  # "deep": the deepest level a table has; "deeper": every one above one
+
+
+def _levels(level: int | str, run: list[int]) -> list[int]:
+    """The levels of ``run`` (pruned levels run, ascending) that a level of ``TRACE_LEVELS`` names."""
+    if level == "deep":
+        return run[-1:]
+    return [n for n in run if n > 1] if level == "deeper" else [n for n in run if n == level]
+
+
+def _measure_text(rows: pd.DataFrame, label: str) -> str:
+    """``label`` over ``rows``: one row's interval, the span of several rows' point values (one decimal on the
+    0–100 scale, as ``measure_interval``), "—" for none."""
+    if rows.empty:
+        return NOT_RUN
+    if len(rows) == 1:
+        return rows[label].iloc[0]
+    values = rows[f"{label} value"].dropna()
+    return span(values.tolist(), 1 if len(values) and values.abs().max() >= 10 else 2)
+
+
+def _role_numbers(table: pd.DataFrame, prefix: str, keys: dict[str, str]) -> dict[str, str]:
+    """One model's measures (``keys``: label → key) unpruned (``{prefix}_{key}_0``) and per method of
+    ``TRACE_METHODS`` and level of ``TRACE_LEVELS`` (``{prefix}_{key}_{method}_{level}``)."""
+    pruned = table[table["pruned_layers"] > 0]
+    run = sorted(pruned["pruned_layers"].unique())
+    numbers = {}
+    for label, key in keys.items():
+        numbers[f"{prefix}_{key}_0"] = _measure_text(table[table["pruned_layers"] == 0], label)
+        for method in TRACE_METHODS:
+            mine = pruned if method == "any" else pruned[pruned["method"] == method]
+            for level in TRACE_LEVELS:
+                numbers[f"{prefix}_{key}_{method}_{level}"] = _measure_text(
+                    mine[mine["pruned_layers"].isin(_levels(level, run))], label)
+    return numbers
+
+
+def key_numbers(table: pd.DataFrame, sample_table: pd.DataFrame, paper_summary: dict[str, metrics.Estimate | None],
+                roles: dict[str, str]) -> dict[str, str]:
+    """The numbers chapter 08's prose cites, by name: per role ("organism", "reference") its traces' task in words
+    (``{role}_task``), its deepest cut (``{role}_deep``, "8 of 30"), the greedy traces' measures
+    (``{role}_{measure}_0`` unpruned, ``{role}_{measure}_{method}_{level}``) and the sampled ones'
+    (``{role}_sampled_{measure}_…``); and the measures of the paper's s1.1-7B traces (``paper_{measure}``)."""
+    numbers: dict[str, str] = {}
+    for role in NUMBER_ROLES:
+        model = roles[role]
+        greedy = table[table["model"] == model]
+        deep = greedy["pruned_layers"].max() if len(greedy) else 0
+        depth = f" of {PRESETS[model].n_layers}" if model in PRESETS else ""
+        numbers[f"{role}_task"] = study.Task.parse(greedy["task"].iloc[0]).words if len(greedy) else NOT_RUN
+        numbers[f"{role}_deep"] = f"{deep}{depth}" if deep else NOT_RUN
+        numbers |= _role_numbers(greedy, role, GREEDY_KEYS)
+        numbers |= _role_numbers(sample_table[sample_table["model"] == model], f"{role}_sampled", SAMPLED_KEYS)
+    for label, key in (GREEDY_KEYS | SAMPLED_KEYS).items():
+        numbers[f"paper_{key}"] = measure_interval(paper_summary.get(label))
+    return numbers
+
+
+def _unchanged(changed: pd.DataFrame, model: str, method: str, n_layers: int) -> bool | None:
+    """Whether the 95% CI of every measure's change (``changes`` rows) includes 0 for ``model`` cut by ``n_layers``
+    of ``method``: pruning it changed nothing these measures see; None when that variant was not measured."""
+    rows = changed[(changed["model"] == model) & (changed["method"] == method) & (changed["pruned_layers"] == n_layers)]
+    if rows.empty:
+        return None
+    return bool(((rows["low"] <= 0) & (rows["high"] >= 0)).all())
+
+
+def verdict(table: pd.DataFrame, changed: pd.DataFrame, roles: dict[str, str], claims: pd.DataFrame,
+            method: str = "shortgpt") -> str:
+    """Chapter 08's verdict: what one layer cut by ``method`` does to the real model's accuracy and to its traces
+    (``changed``: greedy ``changes`` rows), what its deepest cut does to them, then how the chapter's claims came
+    out."""
+    model = roles["reference"]
+    n = key_numbers(table, table.iloc[:0], {}, roles)
+    title = METHOD_TITLES.get(method, method)
+    same = _unchanged(changed, model, method, 1)
+    traces = ("yet leaves its traces as they were by every measure" if same else
+              "and changes its traces" if same is not None else "(its traces not measured)")
+    first = (f"One {title} layer cut takes the {study.model_words(model)}'s {n['reference_task']} from "
+             f"{n['reference_acc_0']} to {n[f'reference_acc_{method}_1']} {traces} (Self-BLEU "
+             f"{n[f'reference_selfbleu_{method}_1']} against {n['reference_selfbleu_0']} unpruned)")
+    deep = table.loc[table["model"] == model, "pruned_layers"].max()
+    if deep > 1:
+        first += (f"; deeper cuts break the trace itself: with {n['reference_deep']} layers cut by {title}, "
+                  f"{n[f'reference_loop_{method}_deep']} of its traces loop")
+    return f"{first}. {claims_sentence(claims)}"

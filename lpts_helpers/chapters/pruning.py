@@ -146,6 +146,10 @@ class PruningPlan(ChapterPlan):
     def tasks(self, model: str) -> tuple[str, ...]:
         return self.reference_tasks if model == self.reference else self.organism_tasks
 
+    def roles(self) -> dict[str, str]:
+        """Each model by the part it plays, as the chapters' prose names it (a model may play several)."""
+        return {"organism": self.organism, "control": self.control, "reference": self.reference}
+
     def seed_models(self) -> tuple[str, ...]:
         """The thinking model and its other seeds (the first seed alone when there are none)."""
         return tuple(dict.fromkeys((self.organism, *self.organism_seeds)))

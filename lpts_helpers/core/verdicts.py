@@ -67,6 +67,15 @@ def claims_view(evidence: pd.DataFrame) -> pd.DataFrame:
         columns={"ours": "ours (95% CI)"}).reset_index(drop=True)
 
 
+def claims_sentence(evidence: pd.DataFrame) -> str:
+    """A chapter's claims as one sentence of its verdict: each claim's name, how it came out and how many of the
+    conclusive tests come out as the paper says ("C2 long-chain reasoning collapses: agrees (3 of 3 tests)")."""
+    parts = [f"{row['claim']}: {row['verdict']}" + (f" ({row['as the paper says']} tests)"
+                                                    if row["verdict"] in AGREEMENTS[:3] else "")
+             for row in claim_verdicts(evidence).to_dict("records")]
+    return "Against the paper — " + "; ".join(parts) + "." if parts else "No claim of the paper is tested here."
+
+
 def glue_key(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
 

@@ -77,8 +77,8 @@ class Task:
         if self.static:
             return "knowledge"
         if self.chain_length is None:
-            return "knowledge" if get_benchmark(self.benchmark).answer_type in ("choice letter", "name") \
-                else "short chains"
+            spec = get_benchmark(self.benchmark)
+            return spec.family or ("knowledge" if spec.answer_type in ("choice letter", "name") else "short chains")
         return "long chains" if self.chain_length >= LONG_CHAIN else "short chains"
 
     @property

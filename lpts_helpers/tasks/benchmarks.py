@@ -56,6 +56,7 @@ class BenchmarkSpec:
     mixed: bool = False  # lengths up to chain_length mixed in one set (a thinking budget is swept on it)
     chance: float = 0.0  # accuracy of a uniform guess among the possible answers (0: open-ended)
     short: str = ""  # in a few words for tables and claims, "{n}" the chain length ("{n}-term sums"); default: title
+    family: str = ""  # the paper's family of a benchmark without a chain length ("long chains" for AIME24)
 
     def words(self, chain_length: int | None = None) -> str:
         return (self.short or self.title).replace("{n}", str(chain_length))
@@ -71,19 +72,20 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
                   "Gen-Verse/ReasonFlux (copy of simplescaling/aime24_nofigures)", "Apache-2.0; problems © MAA",
                   "long-chain reasoning; sequential scaling", MATH_INSTRUCTION, "boxed", "math-verify",
                   files="aime24/aime24_nofigures.jsonl", hub_id="simplescaling/aime24_nofigures", hub_split="train",
-                  short="AIME24"),
+                  short="AIME24", family="long chains"),
     BenchmarkSpec("math500", "MATH-500", "local", "math expression",
                   "hkust-nlp/simpleRL-reason (= openai/prm800k split)", "MIT", "reasoning; sequential scaling",
                   MATH_INSTRUCTION, "boxed", "math-verify", files="math500/test.jsonl",
-                  hub_id="HuggingFaceH4/MATH-500", hub_split="test", short="MATH500"),
+                  hub_id="HuggingFaceH4/MATH-500", hub_split="test", short="MATH500", family="long chains"),
     BenchmarkSpec("gsm8k", "GSM8K (test)", "local", "number", "openai/grade-school-math", "MIT",
                   "short-chain reasoning", MATH_INSTRUCTION, "boxed", "math-verify", files="gsm8k/test.jsonl",
                   hub_id="openai/gsm8k", hub_config="main", hub_split="test", few_shot="gsm8k-train",
-                  short="GSM8K"),
+                  short="GSM8K", family="short chains"),
     BenchmarkSpec("mmlu", "MMLU (57 subjects, test)", "local", "choice letter",
                   "HaeChan0305/MLILAB-FedLLM (copy of hendrycks/test)", "MIT", "knowledge", CHOICE_INSTRUCTION,
                   "choice", "choice", files="mmlu/test/*_test.csv", hub_id="cais/mmlu", hub_config="all",
-                  hub_split="test", few_shot="mmlu-dev", chance=0.25, short="MMLU"),
+                  hub_split="test", few_shot="mmlu-dev", chance=0.25, short="MMLU",
+                  family="knowledge"),
     # Synthetic chains whose length is a knob (chain_length): short and long chains the small models can
     # partly solve. One-digit numbers and small counts keep each step easy, so length is what varies.
     BenchmarkSpec("chain_sum", "Chain sums (reasoning-gym)", "reasoning-gym", "integer", RG_ORIGIN, "Apache-2.0",
