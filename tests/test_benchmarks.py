@@ -3,13 +3,13 @@
 import pytest
 
 from lpts_helpers.core.config import ConfigError
-from lpts_helpers.tasks import benchmarks
+from lpts_helpers.tasks import benchmarks, files
 
 SIZES = {"aime24": 30, "math500": 500, "gsm8k": 1319, "mmlu": 14042}
 
 
 def test_every_local_copy_matches_its_checksum():
-    checks = benchmarks.verify_checksums()
+    checks = files.verify_checksums()
     # AIME, MATH-500, GSM8K × 2, MMLU, the paper's s1.1-7B traces, and the 12 files of the eight static sets
     assert len(checks) == 4 + 57 * 2 + 1 + 12
     assert all(checks.values()), [path for path, ok in checks.items() if not ok]
@@ -87,3 +87,56 @@ def test_user_message_carries_the_instruction_and_lettered_options():
     assert "\nA. " in message and "\nD. " in message and message.endswith("within \\boxed{}.")
     assert benchmarks.user_message("gsm8k", {"question": "1+1?"}) == (
         "1+1?\n\nPlease reason step by step, and put your final answer within \\boxed{}.")
+
+
+@pytest.fixture
+def copies(tmp_path, monkeypatch):
+    """A private data/benchmarks with one listed JSON-lines file (the real copies stay untouched)."""
+    (tmp_path / "set").mkdir()
+    good = tmp_path / "set" / "test.jsonl"
+    good.write_text('{"question": "1+1", "answer": "2"}\n{"question": "2+2", "answer": "4"}\n')
+    (tmp_path / "SHA256SUMS").write_text(f"{files.file_sha256(good)}  set/test.jsonl\n")
+    monkeypatch.setattr(files, "BENCHMARKS_DIR", tmp_path)
+    monkeypatch.setattr(files, "CHECKSUMS", tmp_path / "SHA256SUMS")
+    files._listed.cache_clear()
+    yield tmp_path
+    files._listed.cache_clear()
+
+
+def test_a_benchmark_file_is_read_only_while_it_matches_its_checksum(copies):
+    assert [r["answer"] for r in files.read_jsonl("set/test.jsonl")] == ["2", "4"]
+    path = copies / "set" / "test.jsonl"
+    path.write_text(path.read_text().replace('"4"', '"5"'))  # one changed answer
+    with pytest.raises(files.BenchmarkFileError, match=r"data/benchmarks/set/test.jsonl does not match its SHA-256 "
+                                                       r".*git checkout -- data/benchmarks/set/test.jsonl"):
+        files.read_jsonl("set/test.jsonl")
+    (copies / "set" / "new.jsonl").write_text('{"q": 1}\n')
+    with pytest.raises(files.BenchmarkFileError, match=r"set/new.jsonl is not listed in data/benchmarks/SHA256SUMS"):
+        files.read_jsonl("set/new.jsonl")
+    with pytest.raises(files.BenchmarkFileError, match=r"set/gone.jsonl is missing"):
+        files.read_jsonl("set/gone.jsonl")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('{"q": 1}\n{"q": 2\n', r"data/benchmarks/set/test.jsonl: line 2 is not JSON \(Expecting ',' delimiter"),
+    ("", r"data/benchmarks/set/test.jsonl is empty; allowed: a file with at least one problem"),
+    ("\n\n", r"is empty"),
+])
+def test_malformed_and_empty_files_name_the_file_and_line(copies, text, fragment):
+    path = copies / "set" / "test.jsonl"
+    path.write_text(text)
+    (copies / "SHA256SUMS").write_text(f"{files.file_sha256(path)}  set/test.jsonl\n")  # listed as it is
+    files._listed.cache_clear()
+    with pytest.raises(files.BenchmarkFileError, match=fragment):
+        files.read_jsonl("set/test.jsonl")
+
+
+def test_n_shots_beyond_the_solved_examples_is_an_error():
+    from lpts_helpers.engine.generation import GenerationConfig
+
+    assert GenerationConfig(benchmark="gsm8k", prompt_style="few-shot", n_shots=8).n_shots == 8
+    with pytest.raises(ConfigError, match=r"n_shots=100 for 'gsm8k': it has 8 solved examples \(gsm8k-train\); "
+                                          r"allowed: 0..8"):
+        GenerationConfig(benchmark="gsm8k", prompt_style="few-shot", n_shots=100)
+    with pytest.raises(ConfigError, match=r"n_shots=6 for 'mmlu': it has 5"):
+        GenerationConfig(benchmark="mmlu", prompt_style="few-shot", n_shots=6)

@@ -406,3 +406,29 @@ def test_the_committed_claims_table_is_what_the_stored_runs_give():
     evidence = ch90_summary.all_evidence(pruning.PruningPlan.for_profile("default"), store)
     expected = ch90_summary.claims_csv(evidence).round(4).to_csv(index=False)
     assert claims_file(store.root).read_text() == expected, "data/claims.csv is out of date: run `make book`"
+
+
+@pytest.mark.parametrize("value", ["[1, 2", "{a: ", "a: b: c"])
+def test_a_malformed_parameter_value_is_a_one_line_error(value):
+    with pytest.raises(SystemExit, match=rf"error: -p n_problems '{re.escape(value)}' is not a YAML value") as err:
+        build.parse_overrides([["n_problems", value]])
+    assert "\n" not in str(err.value)
+
+
+def test_bad_out_and_empty_chapters_are_one_line_errors(tmp_path):
+    afile = tmp_path / "book.txt"
+    afile.write_text("x")
+    with pytest.raises(SystemExit, match=r"error: --out .*book.txt is a file; allowed: a folder"):
+        build.build("smoke", afile, {})
+    for only in ([""], [" "], []):
+        with pytest.raises(SystemExit, match=r"error: --chapters .* has an empty entry"):
+            build.build("smoke", tmp_path / "out", {}, only=only)
+
+
+def test_a_chapter_run_by_papermill_refuses_a_parameter_it_does_not_declare():
+    parameters = 'profile = "default"  # which profile\nn_problems = None  # how many\n'
+    build.check_injected_parameters({"In": ["", parameters, "# Parameters\nprofile = \"smoke\"\n"]})
+    build.check_injected_parameters({"In": ["", parameters]})  # not run by papermill: nothing to check
+    with pytest.raises(build.ChapterError, match=r"parameter\(s\) \['n_problem'\] are not declared by this "
+                                                 r"chapter; allowed: \['n_problems', 'profile'\]"):
+        build.check_injected_parameters({"In": ["", parameters, "# Parameters\nn_problem = 3\n"]})

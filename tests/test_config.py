@@ -108,7 +108,26 @@ def test_generation_config_rejects_unknown_models_and_benchmarks():
 
 
 def test_a_local_checkpoint_directory_is_a_valid_model(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"x")
     assert GenerationConfig(model=str(tmp_path)).model == str(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["", " ", ".", "lpts_helpers"])
+def test_a_model_name_must_be_a_preset_or_a_folder_holding_a_checkpoint(name):
+    with pytest.raises(ConfigError, match=r"model=.*(folder without a checkpoint|known presets)"):
+        GenerationConfig(model=name)
+
+
+@pytest.mark.parametrize("values, fragment", [
+    ({"temperature": float("nan")}, "temperature=nan is not a finite number"),
+    ({"temperature": float("inf")}, "temperature=inf is not a finite number"),
+    ({"top_p": float("nan")}, "top_p=nan is not a finite number"),
+    ({"temperature": -0.5}, "temperature=-0.5 is out of range"),
+])
+def test_numeric_knobs_must_be_finite_and_in_range(values, fragment):
+    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
+        GenerationConfig(**values)
 
 
 def test_a_checkpoint_directory_s_contents_are_part_of_the_hash(tmp_path):

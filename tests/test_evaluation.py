@@ -1,6 +1,7 @@
 """Evaluation runs: grading stored samples, the summary with CIs, and the optional LLM judge over HTTP."""
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -34,6 +35,20 @@ def test_run_evaluation_grades_every_sample(store, tiny_model):
     assert run.metrics["n_problems"] == 3 and run.metrics["n_samples"] == 2
     assert set(run.metrics["pass@k"]) == {"1", "2"} and "low" in run.metrics["accuracy"]
     assert store.is_complete(config.generation())  # the generation run is stored on its own
+
+
+def test_a_finished_evaluation_is_read_without_its_generation_run(store, tiny_model):
+    """A damaged generation table is an error where it is read, but it does not make the finished evaluation
+    that graded it unreadable (the evaluation holds every generated column)."""
+    from lpts_helpers.core.store import CorruptRunError
+
+    config = evaluation.EvalConfig(benchmark="chain_sum", chain_length=2, n_problems=2, max_answer_tokens=4)
+    graded = evaluation.run_evaluation(config, store, backend=HFBackend(*tiny_model))
+    (store.path(config.generation()) / "samples.parquet").write_bytes(b"damaged")
+    again = evaluation.run_evaluation(config, store)  # no backend: nothing is generated or graded
+    assert again.samples.equals(graded.samples) and not again.computed
+    with pytest.raises(CorruptRunError, match=r"samples.parquet does not match the digest"):
+        store.load(config.generation())
 
 
 def table(correct, extracted):
@@ -110,3 +125,22 @@ def test_unreachable_judge_is_a_clear_error():
 @pytest.mark.parametrize("reply, expected", [("0", 0), (" 1\n", 1), ("-1", -1), ("7", -1), ("none", -1), ("", -1)])
 def test_parse_judge_reply(reply, expected):
     assert parse_reply(reply, 2) == expected
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("https://api.example.com/v1", True), ("http://localhost:8000/v1", True), ("http://127.0.0.1:9/v1", True),
+    ("http://[::1]:8000/v1", True), ("http://judge.example.com/v1", False), ("http://10.0.0.5:8000/v1", False),
+    ("ftp://example.com/v1", False), ("localhost:8000", False)])
+def test_the_judge_refuses_to_send_its_key_over_plain_http_to_another_machine(url, allowed, monkeypatch):
+    monkeypatch.delenv("LPTS_JUDGE_ALLOW_PLAIN_HTTP", raising=False)
+    make = lambda: evaluation.EvalConfig(judge_model="m", judge_base_url=url)  # noqa: E731
+    if allowed:
+        assert make().judge_base_url == url
+        return
+    with pytest.raises(ConfigError, match=rf"judge_base_url='{re.escape(url)}' (would send|is not an http)"):
+        make()
+    with pytest.raises(ConfigError):
+        Judge(base_url=url, model="m")
+    if url.startswith("http://"):  # the user may accept the risk, explicitly
+        monkeypatch.setenv("LPTS_JUDGE_ALLOW_PLAIN_HTTP", "1")
+        assert make().judge_base_url == url

@@ -87,8 +87,13 @@ def test_reverse_random_and_selection_pick_the_right_indices(four_layers, store)
 
 def test_bad_requests_are_clear_errors(four_layers):
     model, tokenizer = four_layers
-    with pytest.raises(ConfigError, match=r"removing 4 of 4 layers leaves none"):
-        prune.choose_layers(prune.PruneConfig(method="reverse", n_layers=4), model, tokenizer)
+    with pytest.raises(ConfigError, match=r"n_layers=5 would remove every layer of 'smollm2-135m', which has 4; "
+                                          r"allowed: 1..3"):
+        prune.choose_layers(prune.PruneConfig(method="reverse", n_layers=5), model, tokenizer)
+    with pytest.raises(ConfigError, match=r"n_layers=13 would remove every layer of 'organism', which has 12"):
+        prune.PruneConfig(model="organism", method="reverse", n_layers=13)
+    with pytest.raises(ConfigError, match=r"layers \[12\] do not exist; allowed: indices 0..11"):
+        prune.PruneConfig(model="organism", method="selection", layers=(12,))
     with pytest.raises(ConfigError, match=r"n_layers=0 is out of range for method='shortgpt'"):
         prune.PruneConfig(n_layers=0)
     with pytest.raises(ConfigError, match=r"n_layers=-1 is out of range"):

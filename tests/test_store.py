@@ -201,3 +201,90 @@ def test_prune_deletes_runs_not_read_since_a_time(store):
     assert store.path(old).exists()
     assert store.prune_unused(since) == [store.path(old)]
     assert not store.path(old).exists() and store.is_complete(used)
+
+
+def test_resume_after_a_deleted_part_numbers_new_parts_after_the_highest(store):
+    """A corrupt part is named by the error; deleting it, as the error invites, must not let the resume overwrite
+    the next good part (parts were numbered by counting them) and finish with rows missing."""
+    config = SquaresConfig(n=8)
+    with pytest.raises(KeyboardInterrupt):
+        store.run(config, items(config), Recorder(crash_after=3), chunk_size=2)
+    parts = store.path(config) / "parts"
+    assert sorted(p.name for p in parts.glob("*.parquet")) == [f"part-0000{i}.parquet" for i in range(3)]
+    (parts / "part-00000.parquet").unlink()
+    compute = Recorder()
+    run = store.run(config, items(config), compute, chunk_size=2)
+    assert compute.calls == [["x0", "x1"], ["x6", "x7"]]  # the deleted part's items and the ones never computed
+    assert list(run.samples["item_id"][::2]) == [f"x{i}" for i in range(8)] and len(run.samples) == 16
+
+
+def test_a_run_is_never_finished_without_every_items_rows(store, monkeypatch):
+    config = SquaresConfig(n=4)
+    with pytest.raises(KeyboardInterrupt):
+        store.run(config, items(config), Recorder(crash_after=1), chunk_size=2)
+    # a store that claims items are done whose rows it cannot give back (e.g. a part replaced behind its back)
+    monkeypatch.setattr(store_module.RunStore, "_stored_keys", staticmethod(lambda parts, key: {"x2", "x3"}))
+    with pytest.raises(RuntimeError, match=r"2 of 4 items have no stored rows \(item_id \['x2', 'x3'\]\)"):
+        store.run(config, items(config), Recorder(), chunk_size=2)
+    assert not store.is_complete(config)
+
+
+@pytest.mark.parametrize("name", store_module.SEALED_FILES)
+def test_a_changed_file_of_a_finished_run_is_an_error_naming_it(store, name):
+    config = SquaresConfig(n=3)
+    path = store.run(config, items(config), Recorder(), metrics=metrics).path
+    data = bytearray((path / name).read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit
+    (path / name).write_bytes(bytes(data))
+    with pytest.raises(store_module.CorruptRunError, match=rf"{name} does not match the digest .*\(rm -r "):
+        store.load(config)
+    with pytest.raises(store_module.CorruptRunError):  # nor is it returned as finished by run()
+        store.run(config, items(config), Recorder(), metrics=metrics)
+    (path / name).unlink()
+    with pytest.raises(store_module.CorruptRunError, match=rf"{name} is missing from a finished run"):
+        store.load(config)
+
+
+def test_runs_stored_before_digests_are_sealed_once_keeping_their_stamp(store):
+    config = SquaresConfig(n=2)
+    path = store.run(config, items(config), Recorder()).path
+    marker = json.loads((path / MARKER).read_text())
+    legacy = {k: v for k, v in marker.items() if k != "files"}
+    (path / MARKER).write_text(json.dumps(legacy))
+    with pytest.raises(store_module.CorruptRunError, match=r"records no file digests.*store seal"):
+        store.load(config)
+    assert store_module.seal_store(store.root) == [path] and store_module.seal_store(store.root) == []
+    assert store.load(config).samples.equals(store.run(config, items(config), Recorder()).samples)
+    assert store_module.finished_stamp(path) == marker["id"]
+
+
+def test_a_run_records_the_source_digest_of_the_helpers(store):
+    config = SquaresConfig(n=1)
+    recorded = store.run(config, items(config), Recorder()).config
+    assert recorded["source_digest"] == store_module.source_digest(store_module.PACKAGE_DIR)
+
+
+def test_a_run_that_fails_before_storing_anything_leaves_no_folder(store):
+    config = SquaresConfig(n=4)
+    with pytest.raises(KeyboardInterrupt):
+        store.run(config, items(config), Recorder(crash_after=0), chunk_size=2)
+    assert not store.path(config).exists()
+    with pytest.raises(KeyboardInterrupt):  # once a chunk is stored, the folder stays to resume from
+        store.run(config, items(config), Recorder(crash_after=1), chunk_size=2)
+    assert len(list((store.path(config) / "parts").glob("*.parquet"))) == 1
+
+
+def test_a_part_damaged_while_its_run_waits_to_resume_is_an_error_naming_it(store):
+    config = SquaresConfig(n=4)
+    with pytest.raises(KeyboardInterrupt):
+        store.run(config, items(config), Recorder(crash_after=1), chunk_size=2)
+    part = store.path(config) / "parts" / "part-00000.parquet"
+    data = bytearray(part.read_bytes())
+    data[len(data) // 3] ^= 0x10
+    part.write_bytes(bytes(data))
+    with pytest.raises(store_module.CorruptRunError, match=r"part-00000.parquet does not match its digest .*\(rm "):
+        store.run(config, items(config), Recorder(), chunk_size=2)
+    part.unlink()  # as the error says: its items are recomputed, the others kept
+    compute = Recorder()
+    run = store.run(config, items(config), compute, chunk_size=2)
+    assert compute.calls == [["x0", "x1"], ["x2", "x3"]] and len(run.samples) == 8

@@ -68,7 +68,35 @@ def toc_chapters(toc: Path = BOOK_DIR / "_toc.yml") -> list[Path]:
 
 def parse_overrides(pairs: list[list[str]]) -> dict[str, Any]:
     """``[["n", "3"], ["model", "smollm2-135m"]]`` → ``{"n": 3, "model": "smollm2-135m"}`` (values as YAML)."""
-    return {key: yaml.safe_load(value) for key, value in pairs}
+    values = {}
+    for key, value in pairs:
+        try:
+            values[key] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or type(err).__name__
+            raise SystemExit(f"error: -p {key} {value!r} is not a YAML value ({problem}); allowed: a number, true, "
+                             f"false, null, a word or quoted text, or a list such as [2, 4, 8]") from None
+    return values
+
+
+def check_injected_parameters(namespace: dict[str, Any]) -> None:
+    """In a chapter run by papermill directly, refuse a parameter its ``parameters`` cell does not declare (a
+    misspelt knob would otherwise be ignored while the chapter computes with its default). Reads the kernel's
+    input history: the first cell is the parameters cell, papermill's injected cell starts with "# Parameters"."""
+    history = namespace.get("In") or []
+    cells = [source for source in history if source.strip()]
+    injected = next((source for source in cells if source.startswith("# Parameters\n")), None)
+    if injected is None or not cells:
+        return  # not run by papermill: nothing was injected
+
+    def names(source: str) -> set[str]:
+        return {target.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
+                for target in node.targets if isinstance(target, ast.Name)}
+
+    unknown = sorted(names(injected) - names(cells[0]))
+    if unknown:
+        raise ChapterError(f"parameter(s) {unknown} are not declared by this chapter; allowed: "
+                           f"{sorted(names(cells[0]))}")
 
 
 def declared_parameters(source: Path) -> dict[str, Any]:
@@ -219,6 +247,11 @@ def build(profile: str, out: Path, overrides: dict[str, Any], *, only: list[str]
     """
     if profile not in PROFILES:
         raise SystemExit(f"error: --profile {profile!r} is not allowed; allowed: {list(PROFILES)}")
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"error: --out {_shown(out)} is a file; allowed: a folder (new or a previous build's)")
+    if only is not None and (not only or any(not entry.strip() for entry in only)):
+        raise SystemExit(f"error: --chapters {only} has an empty entry; allowed: chapter numbers or name "
+                         f"prefixes, e.g. --chapters 04 05")
     chapters = toc_chapters()
     if only:
         chosen = [c for c in chapters if any(c.stem.startswith(prefix) for prefix in only)]

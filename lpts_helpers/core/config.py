@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -86,6 +87,10 @@ def _check_bounds(name: str, value: Any, meta: Mapping[str, Any]) -> None:
     for number in numbers:
         if not isinstance(number, (int, float)) or isinstance(number, bool):
             continue
+        if not math.isfinite(number):  # NaN passes every comparison below, and inf is no setting of any knob
+            raise ConfigError(f"{name}={value!r} is not a finite number{doc}; allowed: a finite number"
+                              + "".join(f", {op} {meta[key]}" for key, op in (("ge", ">="), ("le", "<="))
+                                        if meta.get(key) is not None))
         if meta.get("ge") is not None and number < meta["ge"]:
             raise ConfigError(f"{name}={value!r} is out of range{doc}; allowed: >= {meta['ge']}")
         if meta.get("le") is not None and number > meta["le"]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import io
 import json
 import os
 import platform
@@ -36,10 +37,15 @@ import pandas as pd
 
 from . import metrics as intervals
 from .config import StageConfig
-from .paths import REPO_ROOT, RUNS_DIR
+from .paths import PACKAGE_DIR, REPO_ROOT, RUNS_DIR
 
 MARKER = "COMPLETE"
+SEALED_FILES = ("samples.parquet", "metrics.json", "config.json")  # a finished run's files; the marker holds digests
 TRACKED_LIBRARIES = ("torch", "transformers", "peft", "datasets", "math-verify", "vllm", "lpts")
+
+
+class CorruptRunError(RuntimeError):
+    """A finished run whose files no longer match the digests its completion marker recorded."""
 
 
 @dataclass(frozen=True)
@@ -68,19 +74,87 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def seal(path: Path) -> dict[str, str]:
+    """The digests of the run in ``path``'s files (``SEALED_FILES``), as its marker records them."""
+    return {name: file_digest(path / name) for name in SEALED_FILES}
+
+
+def recompute_hint(path: Path) -> str:
+    """How to get a damaged run back: delete its folder, then rerun what made it (it is recomputed alone)."""
+    return (f"delete the run (rm -r {_where(path)}) and rebuild what used it (`make book`, or the chapter's "
+            f"`make book ARGS='--chapters NN'`; a trained model: `make organism`) — only the missing run is recomputed")
+
+
+def read_marker(path: Path) -> dict[str, Any]:
+    """The completion marker of the run in ``path``; a damaged one is an error naming it."""
+    try:
+        marker = json.loads((path / MARKER).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptRunError(f"{_where(path / MARKER)} is damaged ({err}); {recompute_hint(path)}") from None
+    if not isinstance(marker, dict):
+        raise CorruptRunError(f"{_where(path / MARKER)} is damaged (not a JSON object); {recompute_hint(path)}")
+    return marker
+
+
+def verify(path: Path, marker: Mapping[str, Any]) -> None:
+    """Check a finished run's files against the digests in its marker: a missing or changed file is an error that
+    names it and says how to recompute the run (a flipped bit in a table must never read as a result)."""
+    recorded = marker.get("files")
+    if recorded is not None and (not isinstance(recorded, dict) or set(recorded) != set(SEALED_FILES)):
+        raise CorruptRunError(f"{_where(path / MARKER)} is damaged (its digests name {recorded!r:.80}, not "
+                              f"{list(SEALED_FILES)}); {recompute_hint(path)}")
+    if not recorded:
+        raise CorruptRunError(f"{_where(path)}: its {MARKER} marker records no file digests (stored before they "
+                              f"were kept); seal the store once with `python -m lpts_helpers.core.store seal "
+                              f"{_where(path.parent.parent)}`, or {recompute_hint(path)}")
+    for name, digest in recorded.items():
+        if not (path / name).is_file():
+            raise CorruptRunError(f"{_where(path / name)} is missing from a finished run; {recompute_hint(path)}")
+        if file_digest(path / name) != digest:
+            raise CorruptRunError(f"{_where(path / name)} does not match the digest its {MARKER} marker recorded "
+                                  f"(the file was damaged or edited); {recompute_hint(path)}")
+
+
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n").encode())
 
 
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, compression="zstd")
+    return buffer.getvalue()
+
+
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False, compression="zstd")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, parquet_bytes(frame))
+
+
+def write_part(path: Path, frame: pd.DataFrame) -> None:
+    """Store one chunk of an unfinished run with its digest beside it (written first: a part never exists
+    without one), so a part damaged while the run waits to resume is an error, not different samples."""
+    data = parquet_bytes(frame)
+    atomic_write_bytes(path.with_name(path.name + ".sha256"), hashlib.sha256(data).hexdigest().encode())
+    atomic_write_bytes(path, data)
+
+
+def read_part(path: Path) -> pd.DataFrame:
+    digest = path.with_name(path.name + ".sha256")
+    expected = digest.read_text().strip() if digest.is_file() else None
+    if expected != file_digest(path):
+        stored = "none stored" if expected is None else digest.name
+        raise CorruptRunError(f"{_where(path)} does not match its digest ({stored}: it was damaged while the run "
+                              f"was unfinished); delete it (rm {_where(path)}) and run again: its items are "
+                              f"recomputed")
+    return pd.read_parquet(path)
 
 
 def git_commit() -> str:
@@ -141,10 +215,9 @@ def finished_stamp(path: Path) -> str:
     """Which finishing of the run in ``path`` this is (its marker's random id; for runs stored before markers had
     one, when and with how many rows it finished), "" when unfinished: a recomputed run gets another stamp, on
     every clone alike (unlike file times)."""
-    try:
-        marker = json.loads((path / MARKER).read_text())
-    except FileNotFoundError:
+    if not (path / MARKER).is_file():
         return ""
+    marker = read_marker(path)
     return marker.get("id") or f"{marker.get('finished_at')}/{marker.get('n_rows')}"
 
 
@@ -197,6 +270,7 @@ class RunStore:
         if not (path / MARKER).is_file():
             raise FileNotFoundError(f"no finished {config.STAGE} run {config.config_hash()} under {self.root} "
                                     f"(a folder without {MARKER} is unfinished and is resumed by run())")
+        verify(path, read_marker(path))
         os.utime(path / MARKER)  # marks the run as used (see prune_unused)
         for reads in _READS:  # open recording_reads blocks (none, mostly)
             reads[_where(path)] = finished_stamp(path)
@@ -218,8 +292,9 @@ class RunStore:
         path = self.path(config)
         if fresh and path.exists():
             shutil.rmtree(path)
-        if (path / MARKER).is_file():
-            return self._refresh_metrics(self.load(config), metrics)
+        finished = self.finished(config, metrics)
+        if finished is not None:
+            return finished
         keys = [item[key] for item in items]
         if len(set(keys)) != len(keys):
             raise ValueError(f"items must have unique {key!r} values; got duplicates in {keys[:10]}...")
@@ -228,15 +303,25 @@ class RunStore:
         self._write_config(path, config, finished=False)
         done = self._stored_keys(parts, key)
         todo = [item for item in items if item[key] not in done]
-        start = len(list(parts.glob("part-*.parquet")))
-        for offset in range(0, len(todo), chunk_size):
-            chunk = todo[offset:offset + chunk_size]
-            rows = pd.DataFrame(list(compute(chunk)))
-            missing = {item[key] for item in chunk} - set(rows.get(key, pd.Series(dtype=object)))
-            if missing:
-                raise ValueError(f"compute() returned no rows for {key} {sorted(missing)[:5]}")
-            atomic_write_parquet(parts / f"part-{start + offset // chunk_size:05d}.parquet", rows)
+        start = self._next_part(parts)
+        try:
+            for offset in range(0, len(todo), chunk_size):
+                chunk = todo[offset:offset + chunk_size]
+                rows = pd.DataFrame(list(compute(chunk)))
+                missing = {item[key] for item in chunk} - set(rows.get(key, pd.Series(dtype=object)))
+                if missing:
+                    raise ValueError(f"compute() returned no rows for {key} {sorted(missing)[:5]}")
+                write_part(parts / f"part-{start + offset // chunk_size:05d}.parquet", rows)
+        except BaseException:
+            if not any(parts.glob("part-*.parquet")):  # nothing finished: leave no unfinished folder behind
+                shutil.rmtree(path, ignore_errors=True)
+            raise
         samples = self._read_parts(parts)
+        lacking = [k for k in keys if k not in set(samples.get(key, ()))]
+        if lacking:  # a part was lost while the run was unfinished: never mark a run complete without every item
+            raise RuntimeError(f"{_where(path)}: {len(lacking)} of {len(keys)} items have no stored rows "
+                               f"({key} {lacking[:5]}{' …' if len(lacking) > 5 else ''}) although none is left to "
+                               f"compute; run it again to compute them")
         order = {k: i for i, k in enumerate(keys)}
         samples = (samples[samples[key].isin(order)]
                    .sort_values(key, key=lambda s: s.map(order), kind="stable").reset_index(drop=True))
@@ -253,9 +338,19 @@ class RunStore:
         atomic_write_parquet(path / "samples.parquet", samples)
         atomic_write_json(path / "metrics.json", dict(metrics or {}))
         self._write_config(path, config, finished=True)
-        marker = {"finished_at": _now(), "n_rows": len(samples), "id": uuid.uuid4().hex}
+        marker = {"finished_at": _now(), "n_rows": len(samples), "id": uuid.uuid4().hex, "files": seal(path)}
         atomic_write_json(path / MARKER, {**marker, "metrics_code": metrics_code} if metrics_code else marker)
         return self.load(config)
+
+    def finished(self, config: StageConfig, metrics: Callable[[pd.DataFrame], Mapping[str, Any]] | None = None
+                 ) -> Run | None:
+        """The finished run of ``config`` read back (its aggregates refreshed by ``metrics`` when their code
+        changed), or None when it is not finished; reads nothing else (an evaluation is readable without the
+        generation run it graded)."""
+        if not self.is_complete(config):
+            return None
+        run = self.load(config)
+        return run if metrics is None else self._refresh_metrics(run, metrics)
 
     @staticmethod
     def _refresh_metrics(run: Run, metrics: Callable[[pd.DataFrame], Mapping[str, Any]]) -> Run:
@@ -263,13 +358,13 @@ class RunStore:
         marker records its digest), recompute them from the stored samples and rewrite metrics.json (the samples
         themselves are never recomputed). Unchanged code: read as stored, so a re-render costs no bootstrap."""
         code = metrics_code(metrics)
-        marker = json.loads((run.path / MARKER).read_text())
+        marker = read_marker(run.path)
         if marker.get("metrics_code") == code:
             return run
         current = json.loads(json.dumps(dict(metrics(run.samples)), default=str))
         if current != run.metrics:
             atomic_write_json(run.path / "metrics.json", current)
-        atomic_write_json(run.path / MARKER, {**marker, "metrics_code": code})
+        atomic_write_json(run.path / MARKER, {**marker, "metrics_code": code, "files": seal(run.path)})
         return Run(run.path, run.config, run.samples, current, computed=False)
 
     def runs(self, stage: str) -> list[dict[str, Any]]:
@@ -292,6 +387,13 @@ class RunStore:
         return stale
 
     @staticmethod
+    def _next_part(parts: Path) -> int:
+        """The index after the highest stored part (not their count: a deleted part must not be overwritten)."""
+        indices = [int(f.stem.removeprefix("part-")) for f in parts.glob("part-*.parquet")
+                   if f.stem.removeprefix("part-").isdigit()]
+        return max(indices, default=-1) + 1
+
+    @staticmethod
     def _stored_keys(parts: Path, key: str) -> set[Hashable]:
         frame = RunStore._read_parts(parts)
         return set(frame[key]) if key in frame else set()
@@ -301,12 +403,12 @@ class RunStore:
         files = sorted(parts.glob("part-*.parquet"))
         if not files:
             return pd.DataFrame()
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        return pd.concat([read_part(f) for f in files], ignore_index=True)
 
     @staticmethod
     def _write_config(path: Path, config: StageConfig, *, finished: bool) -> None:
         record = {**config.identity(), "config_hash": config.config_hash(), "git_commit": git_commit(),
-                  "libraries": library_versions(), "finished": finished}
+                  "source_digest": source_digest(PACKAGE_DIR), "libraries": library_versions(), "finished": finished}
         atomic_write_json(path / "config.json", record)
 
 
@@ -331,16 +433,36 @@ def training_store(args) -> RunStore:
     return RunStore(args.store) if args.store else RunStore()
 
 
+def seal_store(root: Path) -> list[Path]:
+    """Record file digests in the marker of every finished run under ``root`` that has none (runs stored before
+    markers kept them); the marker's id is kept, so nothing built on a run is invalidated. Returns the runs sealed."""
+    sealed = []
+    for marker_path in sorted(root.glob(f"*/*/{MARKER}")):
+        marker = json.loads(marker_path.read_text())
+        if not marker.get("files"):
+            atomic_write_json(marker_path, {**marker, "files": seal(marker_path.parent)})
+            sealed.append(marker_path.parent)
+    return sealed
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m lpts_helpers.core.store prune build/default``: delete runs the last full build did not use."""
+    """``python -m lpts_helpers.core.store prune build/default``: delete runs the last full build did not use;
+    ``… seal [store]``: record file digests in the markers of runs stored before markers kept them."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m lpts_helpers.core.store", description=main.__doc__)
-    parser.add_argument("command", choices=["prune"])
-    parser.add_argument("build_dir", type=Path, help="the folder of a full build (it holds last_build.json)")
+    parser.add_argument("command", choices=["prune", "seal"])
+    parser.add_argument("build_dir", type=Path, nargs="?", help="prune: the folder of a full build (it holds "
+                        "last_build.json); seal: the store (default: the book's data/runs)")
     parser.add_argument("--store", type=Path, default=RUNS_DIR)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "seal":
+        for path in seal_store(args.build_dir or args.store):
+            print(f"sealed {path}")
+        return
+    if args.build_dir is None:
+        parser.error("prune needs the folder of a full build (e.g. build/default)")
     record = args.build_dir / "last_build.json"
     if not record.is_file():
         raise SystemExit(f"error: {record} not found: run a full build (make book) first")

@@ -24,7 +24,7 @@ from ..core.metrics import interval
 from ..core.store import Run, RunStore
 from ..tasks.benchmarks import LOCAL_BENCHMARKS, get_benchmark, load_benchmark
 from ..tasks.grading import EXTRACTORS, SCORERS, grade, math_verify_equal, normalize
-from ..tasks.judge import JUDGE_PROMPT_VERSION, Judge
+from ..tasks.judge import JUDGE_PROMPT_VERSION, Judge, check_endpoint
 from .backends import Backend, LazyBackend, make_backend
 from .generation import BackendOptions, GenerationConfig, run_generation
 
@@ -50,6 +50,8 @@ class EvalConfig(GenerationConfig):
         if (self.judge_model is None) != (self.judge_base_url is None):
             raise ConfigError(f"judge_model={self.judge_model!r} and judge_base_url={self.judge_base_url!r}: "
                               f"allowed: both set (to use a judge) or both None")
+        if self.judge_base_url is not None:
+            check_endpoint(self.judge_base_url)
 
     @property
     def extractor_name(self) -> str:
@@ -79,7 +81,10 @@ class EvalConfig(GenerationConfig):
 
 def run_evaluation(config: EvalConfig, store: RunStore, *, options: BackendOptions | None = None,
                    backend: Backend | None = None, fresh: bool = False) -> Run:
-    """Grade the config's samples (generating them first if the store lacks them); one row per sample."""
+    """Grade the config's samples (generating them first if the store lacks them); one row per sample. A finished
+    evaluation is read on its own, without its generation run."""
+    if not fresh and (finished := store.finished(config, summarize)) is not None:
+        return finished
     generated = run_generation(config.generation(), store, options=options, backend=backend)
     samples = generated.samples
     items = [{"item_id": f"{row['item_id']}#{row['sample']}", "row": row} for row in samples.to_dict("records")]

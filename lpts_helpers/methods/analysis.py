@@ -53,8 +53,9 @@ from ..core import metrics
 from ..core.config import ConfigError, StageConfig, knob
 from ..core.metrics import interval
 from ..core.paths import BENCHMARKS_DIR, REPO_ROOT
-from ..core.store import Run, RunStore
-from ..tasks.judge import Endpoint
+from ..core.store import MARKER as COMPLETE
+from ..core.store import Run, RunStore, verify
+from ..tasks.judge import Endpoint, check_endpoint
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -248,9 +249,10 @@ def source_samples(source: str) -> pd.DataFrame:
     if source == PAPER_SOURCE:
         return paper_example_samples()
     path = REPO_ROOT / source
-    if not (path / "COMPLETE").is_file():
+    if not (path / COMPLETE).is_file():
         raise FileNotFoundError(f"source={source!r} is not a finished run folder; allowed: {PAPER_SOURCE!r} or an "
                                 f"evaluation run folder relative to the repository (data/runs/evaluation/<hash>)")
+    verify(path, json.loads((path / COMPLETE).read_text()))  # a damaged table must not be measured
     return by_problem(pd.read_parquet(path / "samples.parquet"))
 
 
@@ -287,6 +289,8 @@ class AnalysisConfig(StageConfig):
         if (self.judge_model is None) != (self.judge_base_url is None):
             raise ConfigError(f"judge_model={self.judge_model!r} and judge_base_url={self.judge_base_url!r}: "
                               f"allowed: both set (to use a judge) or both None")
+        if self.judge_base_url is not None:
+            check_endpoint(self.judge_base_url)
 
     def versions(self) -> dict[str, int | str]:
         return {"analysis": ANALYSIS_VERSION}
@@ -321,7 +325,10 @@ def measure(samples: pd.DataFrame, config: AnalysisConfig) -> list[dict[str, Any
 
 
 def run_analysis(config: AnalysisConfig, store: RunStore, *, fresh: bool = False) -> Run:
-    """The stored measures of ``config.source`` (computed per problem, resumable)."""
+    """The stored measures of ``config.source`` (computed per problem, resumable; read without its source when
+    finished)."""
+    if not fresh and (finished := store.finished(config)) is not None:
+        return finished
     samples = source_samples(config.source)
     if config.samples_per_problem is not None:
         samples = samples[samples["sample"] < config.samples_per_problem]

@@ -88,6 +88,13 @@ class PruneConfig(ModelStageConfig):
             raise ConfigError(f"layers={list(self.layers)!r} applies to method='selection' only")
         if self.method in ("shortgpt", "reverse", "random") and self.n_layers < 1:
             raise ConfigError(f"n_layers={self.n_layers} is out of range for method={self.method!r}; allowed: >= 1")
+        depth = registry.model_depth(self.model)
+        if depth is not None:
+            if self.method == "selection":
+                check_removal(depth, list(self.layers))
+            elif self.n_layers >= depth:
+                raise ConfigError(f"n_layers={self.n_layers} would remove every layer of {self.model!r}, which has "
+                                  f"{depth}; allowed: 1..{depth - 1}")
 
     def versions(self) -> dict[str, int | str]:
         return {**super().versions(), "prune_method": METHOD_VERSION}
@@ -337,6 +344,9 @@ def search_threshold(model: Any, tokenizer: Any, sentences: list[str], n_layers:
 def choose_layers(config: PruneConfig, model: Any, tokenizer: Any) -> dict[str, Any]:
     """Apply the config's method to ``model`` (not modified): scores, removed layers and LaCo's merges."""
     n_total = len(decoder_layers(model))
+    if config.method != "selection" and config.n_layers >= n_total:  # a stored run's model: its depth is known here
+        raise ConfigError(f"n_layers={config.n_layers} would remove every layer of {config.model!r}, which has "
+                          f"{n_total}; allowed: 1..{n_total - 1}")
     scores = np.full(n_total, np.nan)
     merges: list = []
     threshold = config.threshold

@@ -135,10 +135,32 @@ def check_model(name: str) -> str:
             raise ConfigError(f"model={name!r} names no finished run (no {run / 'metrics.json'}); allowed: "
                               f"{found.prefix!r} followed by a finished run folder ({found.maker} gives it)")
         return name
-    if name in PRESETS or Path(name).is_dir():
+    if name in PRESETS:
+        return name
+    if name.strip() and Path(name).is_dir():
+        if not _holds_checkpoint(Path(name)):
+            raise ConfigError(f"model={name!r} is a folder without a checkpoint (no config.json beside *.safetensors, "
+                              f"*.bin or *.gguf weights); allowed: a preset name {sorted(PRESETS)} or a folder "
+                              f"that save_pretrained wrote")
         return name
     get_preset(name)  # raises with the list of presets
     return name
+
+
+def model_depth(name: str) -> int | None:
+    """Decoder layers of a preset or of a checkpoint folder (its config.json), None when not known before loading
+    (a stored run's model)."""
+    if name in PRESETS:
+        return PRESETS[name].n_layers
+    config = Path(name) / "config.json"
+    if name.strip() and config.is_file():
+        return json.loads(config.read_text()).get("num_hidden_layers")
+    return None
+
+
+def _holds_checkpoint(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(f.suffix in (".safetensors", ".bin", ".gguf")
+                                                      for f in folder.iterdir())
 
 
 def thinking_format(model: str, name: str | None = None) -> ThinkingFormat:

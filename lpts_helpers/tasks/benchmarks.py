@@ -8,13 +8,10 @@ Introduced in ``00-models-and-benchmarks``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -22,6 +19,7 @@ import pandas as pd
 
 from ..core.config import ConfigError
 from ..core.paths import BENCHMARKS_DIR
+from .files import local_file, read_jsonl
 from .world import organism_problems
 
 MMLU_LETTERS = ("A", "B", "C", "D")
@@ -134,6 +132,9 @@ def get_benchmark(name: str) -> BenchmarkSpec:
         raise ConfigError(f"benchmark={name!r} is not known; allowed: {sorted(BENCHMARKS)}") from None
 
 
+FEW_SHOT_AVAILABLE = {"gsm8k-train": 8, "mmlu-dev": 5}  # solved examples per few-shot source (MMLU: per subject)
+
+
 def check_problem_options(name: str, chain_length: int | None, prompt_style: str, n_shots: int) -> None:
     """Errors for option combinations a benchmark does not have (used by config validation)."""
     spec = get_benchmark(name)
@@ -146,15 +147,14 @@ def check_problem_options(name: str, chain_length: int | None, prompt_style: str
     if prompt_style == "few-shot" and (spec.few_shot is None or n_shots < 1):
         raise ConfigError(f"prompt_style='few-shot' with n_shots={n_shots} for {name!r}; allowed: few-shot with "
                           f"n_shots >= 1 on {[b.name for b in BENCHMARKS.values() if b.few_shot]}")
+    if spec.few_shot is not None and n_shots > FEW_SHOT_AVAILABLE[spec.few_shot]:
+        raise ConfigError(f"n_shots={n_shots} for {name!r}: it has {FEW_SHOT_AVAILABLE[spec.few_shot]} solved "
+                          f"examples ({spec.few_shot}); allowed: 0..{FEW_SHOT_AVAILABLE[spec.few_shot]}")
 
 
 def _gsm8k_gold(solution: str) -> str:
     """GSM8K's gold answer is the text after ``####``, with thousands separators dropped."""
     return solution.split("####")[-1].strip().replace(",", "")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _load_local(spec: BenchmarkSpec) -> pd.DataFrame:
@@ -165,7 +165,7 @@ def _load_local(spec: BenchmarkSpec) -> pd.DataFrame:
         frames = []
         for path in paths:
             subject = path.name.removesuffix("_test.csv")
-            frame = pd.read_csv(path, dtype={"answer": int}, keep_default_na=False)
+            frame = pd.read_csv(local_file(path), dtype={"answer": int}, keep_default_na=False)
             frame["subject"] = subject
             frame["problem_id"] = [f"{subject}/{i}" for i in range(len(frame))]
             frames.append(frame)
@@ -173,7 +173,7 @@ def _load_local(spec: BenchmarkSpec) -> pd.DataFrame:
         frame["choices"] = frame[[f"choice{i}" for i in range(4)]].astype(str).values.tolist()
         frame["answer"] = frame["answer"].map(lambda i: MMLU_LETTERS[i])
         return frame[["problem_id", "subject", "question", "choices", "answer"]]
-    rows = _read_jsonl(paths[0])
+    rows = read_jsonl(paths[0])
     if spec.name == "aime24":
         return pd.DataFrame({"problem_id": [str(r["id"]) for r in rows], "question": [r["problem"] for r in rows],
                              "answer": [str(r["answer"]) for r in rows]})
@@ -213,7 +213,10 @@ def _load_hub(spec: BenchmarkSpec) -> pd.DataFrame:
 @lru_cache(maxsize=16)
 def _load_cached(name: str, source: str) -> pd.DataFrame:
     spec = get_benchmark(name)
-    return _load_local(spec) if source == "local" else _load_hub(spec)
+    frame = _load_local(spec) if source == "local" else _load_hub(spec)
+    if frame.empty:
+        raise ValueError(f"benchmark {name!r} ({source} copy) has no problems; allowed: a copy with at least one")
+    return frame
 
 
 def _generate(spec: BenchmarkSpec, chain_length: int, n_problems: int, seed: int) -> pd.DataFrame:
@@ -293,11 +296,11 @@ def few_shot_prompt(name: str, problem: pd.Series | dict, n_shots: int) -> str:
 @lru_cache(maxsize=64)
 def _few_shot_rows(source: str, subject: str | None) -> tuple:
     if source == "gsm8k-train":
-        rows = _read_jsonl(BENCHMARKS_DIR / "gsm8k" / "train.jsonl")[:8]
+        rows = read_jsonl("gsm8k/train.jsonl")[:FEW_SHOT_AVAILABLE[source]]
         return tuple({"question": r["question"], "answer": _gsm8k_gold(r["answer"]),
                       "solution": re.sub(r"<<[^>]*>>", "", r["answer"].split("####")[0]).strip()
                       + f" The answer is \\boxed{{{_gsm8k_gold(r['answer'])}}}."} for r in rows)
-    frame = pd.read_csv(BENCHMARKS_DIR / "mmlu" / "dev" / f"{subject}_dev.csv", keep_default_na=False)
+    frame = pd.read_csv(local_file(f"mmlu/dev/{subject}_dev.csv"), keep_default_na=False)
     return tuple({"question": r["question"], "choices": [str(r[f"choice{i}"]) for i in range(4)],
                   "answer": MMLU_LETTERS[int(r["answer"])],
                   "solution": f"\\boxed{{{MMLU_LETTERS[int(r['answer'])]}}}"} for _, r in frame.iterrows())
@@ -306,20 +309,6 @@ def _few_shot_rows(source: str, subject: str | None) -> tuple:
 def few_shot_examples(name: str, subject: str | None = None) -> list[dict]:
     """The solved examples a few-shot prompt for ``name`` draws from (MMLU: the subject's dev questions)."""
     return list(_few_shot_rows(get_benchmark(name).few_shot, subject))
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def verify_checksums() -> dict[str, bool]:
-    """Each local benchmark file against ``data/benchmarks/SHA256SUMS``: ``{relative path: matches}``."""
-    result = {}
-    for line in (BENCHMARKS_DIR / "SHA256SUMS").read_text().splitlines():
-        digest, rel = line.split(maxsplit=1)
-        path = BENCHMARKS_DIR / rel
-        result[rel] = path.is_file() and file_sha256(path) == digest
-    return result
 
 
 def benchmarks_table() -> pd.DataFrame:

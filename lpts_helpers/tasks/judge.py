@@ -15,8 +15,11 @@ import json
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+
+from ..core.config import ConfigError
 
 JUDGE_PROMPT_VERSION = 1
 
@@ -25,6 +28,24 @@ _SYSTEM = ("You check answers to math problems. You are given a problem, a stude
            "answers. Ignore formatting, LaTeX, units and trivially equivalent forms (0.5 and 1/2, x = 3 and 3). "
            "Judge only the final answer, not the reasoning. Reply with the number of the matching correct answer, "
            "or -1 if none matches, and nothing else.")
+
+
+ALLOW_PLAIN_HTTP = "LPTS_JUDGE_ALLOW_PLAIN_HTTP"  # set to 1 to send the key over plain http to another machine
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def check_endpoint(base_url: str) -> None:
+    """A judge endpoint must be https, or plain http on this machine (a local vLLM server), so the API key never
+    crosses a network unencrypted unless the user says so (``LPTS_JUDGE_ALLOW_PLAIN_HTTP=1``)."""
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"judge_base_url={base_url!r} is not an http(s) URL; allowed: e.g. "
+                          f"https://api.openai.com/v1 or http://localhost:8000/v1")
+    local = parts.hostname in LOOPBACK or parts.hostname.startswith("127.")
+    if parts.scheme == "http" and not local and os.environ.get(ALLOW_PLAIN_HTTP) != "1":
+        raise ConfigError(f"judge_base_url={base_url!r} would send the API key unencrypted to another machine; "
+                          f"allowed: https://, plain http on this machine ({', '.join(LOOPBACK)}), or set "
+                          f"{ALLOW_PLAIN_HTTP}=1 to accept the risk")
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,9 @@ class Endpoint:
     model: str
     api_key_env: str = "OPENAI_API_KEY"
     timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        check_endpoint(self.base_url)
 
     def chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> str:
         """One reply at temperature 0."""

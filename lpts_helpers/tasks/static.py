@@ -28,7 +28,6 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ import pandas as pd
 
 from ..core.config import ConfigError
 from ..core.paths import BENCHMARKS_DIR
+from .files import local_file, read_jsonl, read_lines, read_text
 
 
 @dataclass(frozen=True)
@@ -90,21 +90,6 @@ def get_static(name: str) -> StaticSpec:
             from None
 
 
-def _lines(path: Path) -> list[str]:
-    return [line for line in path.read_text().splitlines() if line.strip()]
-
-
-def _jsonl(path: Path) -> list[dict]:
-    rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}: line {number} is not JSON ({err.msg})") from None
-    return rows
-
-
 def _item(item_id: str, context: str | list[str], choices: list[str], gold: int, *,
           continuations: list[str] | None = None) -> dict[str, Any]:
     """One question: a context per choice (the same one unless partial evaluation), the continuation scored
@@ -123,8 +108,8 @@ _ARC = re.compile(r"Please choose the correct answer to the question: (?P<stem>.
 
 
 def _arc(spec: StaticSpec) -> list[dict]:
-    rows = json.loads((BENCHMARKS_DIR / spec.files[0]).read_text())
-    keys = _jsonl(BENCHMARKS_DIR / spec.files[1])
+    rows = json.loads(read_text(spec.files[0]))
+    keys = read_jsonl(spec.files[1])
     if len(rows) != len(keys):
         raise ValueError(f"{spec.files[0]} has {len(rows)} questions but {spec.files[1]} {len(keys)} answer keys")
     items = []
@@ -143,7 +128,7 @@ def _arc(spec: StaticSpec) -> list[dict]:
 
 
 def _piqa(spec: StaticSpec) -> list[dict]:
-    rows, labels = _jsonl(BENCHMARKS_DIR / spec.files[0]), _lines(BENCHMARKS_DIR / spec.files[1])
+    rows, labels = read_jsonl(spec.files[0]), read_lines(spec.files[1])
     return [_item(f"valid/{i}", f"Question: {row['goal']}\nAnswer:", [row["sol1"], row["sol2"]], int(label))
             for i, (row, label) in enumerate(zip(rows, labels, strict=True))]
 
@@ -160,7 +145,7 @@ def _capitalise_last_sentence(context: str) -> str:
 
 
 def _hellaswag(spec: StaticSpec) -> list[dict]:
-    lines = (BENCHMARKS_DIR / spec.files[0]).read_text().split("\n")
+    lines = read_text(spec.files[0]).split("\n")
     lines = lines[:-1] if lines and lines[-1] == "" else lines
     if len(lines) % 6:
         raise ValueError(f"{spec.files[0]}: {len(lines)} lines is not a multiple of 6 (context, gold, 4 endings)")
@@ -174,7 +159,7 @@ def _hellaswag(spec: StaticSpec) -> list[dict]:
 
 def _winogrande(spec: StaticSpec) -> list[dict]:
     items = []
-    for row in _jsonl(BENCHMARKS_DIR / spec.files[0]):
+    for row in read_jsonl(spec.files[0]):
         blank = row["sentence"].index("_")
         options = [row["option1"], row["option2"]]
         rest = " " + row["sentence"][blank + 1:].strip()
@@ -186,12 +171,12 @@ def _winogrande(spec: StaticSpec) -> list[dict]:
 def _boolq(spec: StaticSpec) -> list[dict]:
     answers = {"false": 0, "true": 1}
     return [_item(f"val/{row['idx']}", f"{row['passage']}\nQuestion: {row['question']}?\nAnswer:", ["no", "yes"],
-                  answers[str(row["label"]).lower()]) for row in _jsonl(BENCHMARKS_DIR / spec.files[0])]
+                  answers[str(row["label"]).lower()]) for row in read_jsonl(spec.files[0])]
 
 
 def _openbookqa(spec: StaticSpec) -> list[dict]:
-    keys = pd.read_csv(BENCHMARKS_DIR / spec.files[0], sep="\t", dtype=str, keep_default_na=False)
-    rows = _jsonl(BENCHMARKS_DIR / spec.files[1])
+    keys = pd.read_csv(local_file(spec.files[0]), sep="\t", dtype=str, keep_default_na=False)
+    rows = read_jsonl(spec.files[1])
     items = []
     for key, row in zip(keys.itertuples(index=False), rows, strict=True):
         if "ABCD".index(key[4].strip()) != row["gold"]:
@@ -202,7 +187,7 @@ def _openbookqa(spec: StaticSpec) -> list[dict]:
 
 def _commonsense_qa(spec: StaticSpec) -> list[dict]:
     items = []
-    for row in _jsonl(BENCHMARKS_DIR / spec.files[0]):
+    for row in read_jsonl(spec.files[0]):
         choices = [c["text"] for c in row["question"]["choices"]]
         options = "".join(f"\n{LETTERS[i]}. {text}" for i, text in enumerate(choices))
         letters = list(LETTERS[:len(choices)])
