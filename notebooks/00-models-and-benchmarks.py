@@ -39,6 +39,11 @@ n_problems = None  # problems to complete, at least 1; None: set by the profile 
 max_answer_tokens = None  # tokens per completion, at least 1; None: set by the profile (256)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 from myst_nb import glue
 

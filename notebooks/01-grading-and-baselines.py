@@ -39,6 +39,11 @@ static_questions = None  # questions per static set, at least 1; None: set by th
 tensor_parallel_size = 1  # vllm only: GPUs per model replica
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 from myst_nb import glue
 

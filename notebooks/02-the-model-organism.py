@@ -59,6 +59,11 @@ n_samples = None  # samples per long-chain problem for pass@k and maj@k; None: s
 long_chain = None  # the longest chain the chapters use; None: set by the profile (24)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 from myst_nb import glue
 

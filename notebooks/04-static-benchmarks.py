@@ -60,6 +60,11 @@ tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a m
 n_problems = None  # problems per organism task, at least 1; None: set by the profile (60)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 from myst_nb import glue
 

@@ -57,6 +57,11 @@ tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a m
 n_problems = None  # long-chain problems per setting, at least 1; None: set by the profile (60)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch05_sequential, pruning

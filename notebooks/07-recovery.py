@@ -75,6 +75,11 @@ organism_grpo_steps = None  # GRPO optimizer steps on the organism, at least 1; 
 reference_grpo_steps = None  # GRPO optimizer steps on the reference, at least 1; None: set by the profile (30)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 import pandas as pd
 

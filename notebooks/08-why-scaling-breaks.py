@@ -68,6 +68,11 @@ judge_model = None  # the reflection judge's model name at judge_base_url; None:
 judge_base_url = None  # an OpenAI-compatible endpoint (http://localhost:8000/v1 for vLLM); None: no judge
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch08_traces

@@ -62,6 +62,11 @@ profile = "default"  # "smoke" (seconds; tests) | "default" (the embedded book) 
 tensor_parallel_size = 1  # vllm only: GPUs per model replica (2 or more for a model above 10B)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch09_compounding

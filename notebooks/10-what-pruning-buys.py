@@ -52,6 +52,11 @@ frontier_score = None  # "maj" (majority vote, no verifier) | "pass" (pass@k, an
 decode_tokens_per_s = 2000.0  # one GPU's aggregate decode rate for the GPU-hour estimate (an assumption: measure yours)
 store_dir = "data/runs"  # where runs are stored (relative to the repository root)
 
+# %% tags=["remove-cell"]
+from lpts_helpers.book.build import check_injected_parameters
+
+check_injected_parameters(globals())  # papermill -p with a name this chapter does not declare: an error
+
 # %%
 from lpts_helpers.book import display, plots
 from lpts_helpers.chapters import ch10_frontier, scaleup

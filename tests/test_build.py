@@ -432,3 +432,13 @@ def test_a_chapter_run_by_papermill_refuses_a_parameter_it_does_not_declare():
     with pytest.raises(build.ChapterError, match=r"parameter\(s\) \['n_problem'\] are not declared by this "
                                                  r"chapter; allowed: \['n_problems', 'profile'\]"):
         build.check_injected_parameters({"In": ["", parameters, "# Parameters\nn_problem = 3\n"]})
+
+
+@pytest.mark.slow
+def test_papermill_run_directly_with_a_misspelt_parameter_stops_at_once(tmp_path):
+    source = tmp_path / "07-chapter.py"
+    source.write_text('# %% tags=["parameters"]\nprofile = "default"  # which profile\nn_problems = None  # how many\n\n'
+                      '# %%\nfrom lpts_helpers.book.build import check_injected_parameters\n\n'
+                      'check_injected_parameters(globals())\n\n# %%\nraise AssertionError("computed anyway")\n')
+    with pytest.raises(build.ChapterError, match=r"ChapterError: parameter\(s\) \['n_problem'\] are not declared"):
+        build.execute_chapter(source, tmp_path / "out.ipynb", {"profile": "smoke", "n_problem": 3})

@@ -1,7 +1,9 @@
 """Evaluation runs: grading stored samples, the summary with CIs, and the optional LLM judge over HTTP."""
 
 import json
+import os
 import re
+import time
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -45,8 +47,13 @@ def test_a_finished_evaluation_is_read_without_its_generation_run(store, tiny_mo
     config = evaluation.EvalConfig(benchmark="chain_sum", chain_length=2, n_problems=2, max_answer_tokens=4)
     graded = evaluation.run_evaluation(config, store, backend=HFBackend(*tiny_model))
     (store.path(config.generation()) / "samples.parquet").write_bytes(b"damaged")
+    for run in (graded.path, store.path(config.generation())):
+        os.utime(run / "COMPLETE", (0, 0))  # both last used long ago
+    read_at = time.time() - 1
     again = evaluation.run_evaluation(config, store)  # no backend: nothing is generated or graded
     assert again.samples.equals(graded.samples) and not again.computed
+    # the generation run was not read, but it is still the evaluation's input: pruning keeps it
+    assert store.prune_unused(read_at, dry_run=True) == []
     with pytest.raises(CorruptRunError, match=r"samples.parquet does not match the digest"):
         store.load(config.generation())
 

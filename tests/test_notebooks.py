@@ -51,6 +51,16 @@ def test_chapter_skeleton(source):
 
 
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_a_chapter_refuses_parameters_it_does_not_declare(source):
+    """Run by papermill directly, a chapter checks the injected parameters first (a misspelt one is an error)."""
+    cells = jupytext.read(source).cells
+    first = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    check = cells[first + 1]
+    assert check.cell_type == "code" and "check_injected_parameters(globals())" in check.source
+    assert "remove-cell" in check.metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
 def test_no_algorithm_lives_in_a_notebook(source):
     for cell in code_cells(jupytext.read(source)):
         tree = ast.parse(cell.source)

@@ -242,11 +242,17 @@ def unchanged(reads: Mapping[str, str]) -> bool:
     return all(finished_stamp(_folder(where)) == stamp for where, stamp in reads.items())
 
 
+def mark_used(path: Path) -> None:
+    """Touch the marker of the run in ``path`` (if finished): a run read recently is one the book uses."""
+    if (path / MARKER).is_file():
+        os.utime(path / MARKER)
+
+
 def replay_reads(reads: Mapping[str, str]) -> None:
     """Count ``reads`` as read again, without reading them: mark each run used (``prune_unused`` keeps it) and
     record it in the open ``recording_reads`` blocks (a result built on a stored table depends on its runs)."""
     for where in reads:
-        os.utime(_folder(where) / MARKER)
+        mark_used(_folder(where))
     for open_reads in _READS:
         open_reads.update(reads)
 
@@ -341,6 +347,11 @@ class RunStore:
         marker = {"finished_at": _now(), "n_rows": len(samples), "id": uuid.uuid4().hex, "files": seal(path)}
         atomic_write_json(path / MARKER, {**marker, "metrics_code": metrics_code} if metrics_code else marker)
         return self.load(config)
+
+    def touch(self, config: StageConfig) -> None:
+        """Mark a stored run as used without reading it, so ``prune_unused`` keeps it: the input of a finished
+        run that is read on its own (the generation an evaluation graded is needed again if grading changes)."""
+        mark_used(self.path(config))
 
     def finished(self, config: StageConfig, metrics: Callable[[pd.DataFrame], Mapping[str, Any]] | None = None
                  ) -> Run | None:

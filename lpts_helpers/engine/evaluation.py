@@ -84,6 +84,7 @@ def run_evaluation(config: EvalConfig, store: RunStore, *, options: BackendOptio
     """Grade the config's samples (generating them first if the store lacks them); one row per sample. A finished
     evaluation is read on its own, without its generation run."""
     if not fresh and (finished := store.finished(config, summarize)) is not None:
+        store.touch(config.generation())  # unread, but still this evaluation's input
         return finished
     generated = run_generation(config.generation(), store, options=options, backend=backend)
     samples = generated.samples

@@ -54,7 +54,7 @@ from ..core.config import ConfigError, StageConfig, knob
 from ..core.metrics import interval
 from ..core.paths import BENCHMARKS_DIR, REPO_ROOT
 from ..core.store import MARKER as COMPLETE
-from ..core.store import Run, RunStore, verify
+from ..core.store import Run, RunStore, mark_used, verify
 from ..tasks.judge import Endpoint, check_endpoint
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -328,6 +328,8 @@ def run_analysis(config: AnalysisConfig, store: RunStore, *, fresh: bool = False
     """The stored measures of ``config.source`` (computed per problem, resumable; read without its source when
     finished)."""
     if not fresh and (finished := store.finished(config)) is not None:
+        if config.source != PAPER_SOURCE:
+            mark_used(REPO_ROOT / config.source)  # unread, but still these measures' input
         return finished
     samples = source_samples(config.source)
     if config.samples_per_problem is not None:
