@@ -40,8 +40,9 @@
 # cuts the chain, so our slopes are steeper.
 #
 # On the organism it holds only in part. One layer cut by any method leaves its curve in place (it ends at
-# {glue:text}`organism_budget_last_any_1`), and two cut in reverse order do not flatten it either
-# ({glue:text}`organism_budget_slope_reverse_2` against {glue:text}`organism_budget_slope_0` unpruned). Two cut by
+# {glue:text}`organism_budget_last_any_1`), and two cut in reverse order do not visibly flatten it
+# ({glue:text}`organism_budget_slope_reverse_2` against {glue:text}`organism_budget_slope_0` unpruned: an interval
+# that cannot tell, so that row counts neither way). Two cut by
 # ShortGPT keep the slope positive ({glue:text}`organism_budget_slope_shortgpt_2`) but lower the ceiling to
 # {glue:text}`organism_budget_last_shortgpt_2`; two LaCo merges leave a model that ends its thinking after about
 # {glue:text}`organism_thinking_last_laco_2` tokens whatever the budget, so more budget buys nothing. Pruning takes away

@@ -60,9 +60,11 @@ plots.claims_chart(evidence, claims, title="Each claim: ours (95% CI, coloured b
 # %% [markdown]
 # ## The claims, one line each
 #
-# A claim agrees when every conclusive piece of evidence for it does, disagrees when none does, and is "partly"
-# in between; "as the paper says" counts them. The table below gives every piece of evidence with its 95%
-# interval; <a href="../claims.csv" download>claims.csv</a> has the same rows as data.
+# A piece of evidence is conclusive when its 95% interval lies wholly on one side of what the claim says (an interval
+# across it is "inconclusive" and counts neither way). A claim agrees when every conclusive piece of evidence for it
+# does, disagrees when none does, and is "partly" in between; "as the paper says" counts them. The table below gives
+# every piece of evidence with its 95% interval; <a href="../claims.csv" download>claims.csv</a> has the same rows as
+# data.
 
 # %% tags=["remove-input"]
 claims.style.hide(axis="index")

@@ -36,3 +36,15 @@ def test_a_chapters_claims_read_as_one_sentence():
     assert verdicts.claims_sentence(verdicts.claim_table(rows)) == (
         "Against the paper — C2 long chains collapse: partly (1 of 2 tests); R1 errors compound: beyond the paper.")
     assert verdicts.claims_sentence(verdicts.claim_table([])) == "No claim of the paper is tested here."
+
+
+def test_an_interval_agrees_disagrees_or_cannot_tell():
+    assert verdicts.direction(-0.3, -0.1, -1) == "agrees"  # wholly below 0, as claimed
+    assert verdicts.direction(0.1, 0.3, -1) == "disagrees"
+    assert verdicts.direction(-0.23, 0.08, -1) == "inconclusive"  # spans 0: these problems cannot tell
+    assert verdicts.direction(0.0, 0.0, 1) == "disagrees"  # no change at all is not the claimed rise
+    assert verdicts.direction(0.90, 1.02, 1, 0.85) == "agrees"
+    assert verdicts.direction(0.80, 0.95, 1, 0.85) == "inconclusive"
+    assert verdicts.direction(0.10, 0.20, -1, 0.5) == "agrees"
+    rows = [verdicts.evidence_row("C4 x", "m, t", "v", "change", -0.07, -0.23, 0.08, "inconclusive")]
+    assert verdicts.claim_verdicts(verdicts.claim_table(rows))["verdict"].tolist() == ["inconclusive"]

@@ -95,7 +95,7 @@ def test_outcomes_and_claims_follow_the_paired_intervals():
     assert claims["variant"].iloc[0] == "LoRA SFT"
     assert claims["measure"].iloc[0] == "change in pass@8 − pass@1 vs unpruned (restored)"
     assert claims["model and task"].iloc[0] == "m, 15-term sums" and claims["ours"].iloc[1] == "-0.30 [-0.50, -0.10]"
-    assert verdicts.claim_verdicts(claims)["verdict"].tolist() == ["partly", "not testable here"]  # C5′: nothing
+    assert verdicts.claim_verdicts(claims)["verdict"].tolist() == ["partly", "inconclusive"]  # C5′: GRPO undecided
     unharmed = gains.assign(**{"gain change vs unpruned high": 0.1})
     unharmed_claims = ch07_recovery.recovery_claims(unharmed, {"m": "pruned"}, arms)
     assert set(unharmed_claims["agreement"]) == {"not testable here"}

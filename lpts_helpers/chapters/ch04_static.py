@@ -13,7 +13,7 @@ from ..core.metrics import interval
 from ..core.paper import LACO_RETENTION, LACO_SOURCE
 from ..core.prose import NOT_RUN, NUMBER_LEVELS, NUMBER_METHODS, estimate_text, span
 from ..core.store import RunStore
-from ..core.verdicts import claim_table, claims_sentence, evidence_row, glue_key
+from ..core.verdicts import claim_table, claims_sentence, direction, evidence_row, glue_key
 from ..methods.prune import METHOD_TITLES
 from ..methods.study import FAMILIES, Cell, Task, compare, cut_words, model_words
 from ..models.presets import PRESETS
@@ -118,23 +118,23 @@ def _paper_retention(paper_static: pd.DataFrame, benchmark: str) -> tuple[str, f
 
 
 MEASURE = "share of unpruned accuracy kept"
-STATIC_CLAIMS = (  # claim, family, the paper's benchmark for it, and what our retention must show to agree
-    ("C1 knowledge (MMLU) degrades only gradually", "knowledge", "mmlu", lambda r: r.retention_high >= KNOWLEDGE_KEPT),
-    ("C2 long-chain reasoning collapses", "long chains", "aime24", lambda r: r.retention_high < COLLAPSE),
-    ("C2′ short chains (GSM8K) hold longer than long ones", "short chains", "gsm8k",
-     lambda r: r.retention_high >= COLLAPSE),
+STATIC_CLAIMS = (  # claim, family, the paper's benchmark for it, and where the paper puts our retention
+    ("C1 knowledge (MMLU) degrades only gradually", "knowledge", "mmlu", (1, KNOWLEDGE_KEPT)),
+    ("C2 long-chain reasoning collapses", "long chains", "aime24", (-1, COLLAPSE)),
+    ("C2′ short chains (GSM8K) hold longer than long ones", "short chains", "gsm8k", (1, COLLAPSE)),
 )
 
 
 def static_claims(table: pd.DataFrame, paper_static: pd.DataFrame, method: str = "shortgpt") -> pd.DataFrame:
     """C1 (knowledge survives pruning) and C2 (long chains collapse, short ones hold longer) as evidence rows: per
     model and task of each family, the share of its unpruned accuracy kept with ``CLAIM_LAYERS`` layers cut by
-    ``method`` (or the nearest level run), beside the paper's. Knowledge agrees when the interval reaches
-    ``KNOWLEDGE_KEPT``; long chains when it stays below ``COLLAPSE``; short chains when it reaches it. A task the
-    unpruned model is at chance on cannot test anything."""
+    ``method`` (or the nearest level run), beside the paper's. Knowledge agrees when the interval lies above
+    ``KNOWLEDGE_KEPT``; long chains when it lies below ``COLLAPSE``; short chains when above it; an interval
+    across the threshold is inconclusive (``verdicts.direction``). A task the unpruned model is at chance on
+    cannot test anything."""
     ours = table[(table["method"] == method) & (table["pruned_layers"] > 0)]
     rows = []
-    for claim, family, benchmark, test in STATIC_CLAIMS:
+    for claim, family, benchmark, (side, threshold) in STATIC_CLAIMS:
         paper, paper_value = _paper_retention(paper_static, benchmark)
         for (model, task), group in ours[ours["family"] == family].groupby(["model", "task"], sort=False):
             row = group.loc[(group["pruned_layers"] - CLAIM_LAYERS).abs().idxmin()]
@@ -146,7 +146,7 @@ def static_claims(table: pd.DataFrame, paper_static: pd.DataFrame, method: str =
                                          ours=f"at chance unpruned ({row.baseline:.2f})"))
                 continue
             rows.append(evidence_row(claim, subject, variant, MEASURE, row.retention, row.retention_low,
-                                     row.retention_high, "agrees" if test(row) else "disagrees", paper=paper,
+                                     row.retention_high, direction(row.retention_low, row.retention_high, side, threshold), paper=paper,
                                      paper_value=paper_value))
     return claim_table(rows)
 

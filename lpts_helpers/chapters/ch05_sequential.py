@@ -11,7 +11,7 @@ from ..core.metrics import interval
 from ..core.paper import MODEL, SEQUENTIAL
 from ..core.prose import NOT_RUN, NUMBER_METHODS, count_words, deepest_cut, estimate_text, span, variant_rows
 from ..core.store import RunStore
-from ..core.verdicts import claim_table, claims_sentence, evidence_row, glue_key
+from ..core.verdicts import claim_table, claims_sentence, direction, evidence_row, glue_key
 from ..methods.prune import METHOD_TITLES
 from ..methods.study import Cell, Task, cut_words, model_words, slopes
 from ..models.presets import PRESETS
@@ -66,8 +66,8 @@ def sequential_findings(slope_table: pd.DataFrame, budgets: pd.DataFrame, waits:
 def sequential_claim(slope_table: pd.DataFrame) -> pd.DataFrame:
     """C3 (sequential scaling stops paying off after pruning) as evidence rows: per model, knob and method, the
     slope at the deepest level run, beside the paper's MATH500 slope with 2 ShortGPT layers cut. A pruned slope
-    agrees when its interval lies below the unpruned slope; a model whose unpruned slope does not clear 0 cannot
-    test the claim."""
+    agrees when its interval lies below the unpruned slope, disagrees when it lies at or above it, and is
+    inconclusive when it spans it; a model whose unpruned slope does not clear 0 cannot test the claim."""
     theirs = slope_table[(slope_table["source"] == "paper") & (slope_table["method"] == "shortgpt")
                          & (slope_table["task"] == "math500")].set_index("pruned_layers")["slope"]
     paper_value = float(theirs.get(2, np.nan))
@@ -83,7 +83,7 @@ def sequential_claim(slope_table: pd.DataFrame) -> pd.DataFrame:
         testable = unpruned["low"] > 0
         for _, row in deepest.iterrows():
             measure = f"accuracy {knob} (unpruned {unpruned['slope']:+.3f})"
-            agrees = ("agrees" if row["high"] < unpruned["slope"] else "disagrees") if testable else \
+            agrees = direction(row["low"], row["high"], -1, unpruned["slope"]) if testable else \
                 "not testable here"
             rows.append(evidence_row(claim, subject, cut_words(model, row["method"], int(row["pruned_layers"])),
                                      measure, row["slope"], row["low"], row["high"], agrees,

@@ -12,7 +12,7 @@ from ..core.metrics import interval
 from ..core.paper import MODEL
 from ..core.prose import NOT_RUN, NUMBER_METHODS, count_words, deepest_cut, span, variant_rows
 from ..core.store import RunStore
-from ..core.verdicts import claim_table, claims_sentence, evidence_row, glue_key
+from ..core.verdicts import claim_table, claims_sentence, direction, evidence_row, glue_key
 from ..engine import evaluation
 from ..methods.prune import METHOD_TITLES
 from ..methods.study import Cell, Task, cut_words, model_words
@@ -102,7 +102,8 @@ def parallel_claim(gains: pd.DataFrame, paper_parallel: pd.DataFrame) -> pd.Data
     """C4 (parallel scaling is flattened) as evidence rows: per model, task and method at the deepest level run,
     how much the gain of k samples (pass@k − pass@1) changed against the unpruned model's, paired over problems,
     beside the change of the paper's AIME gain (pass@32 − pass@1) with 2 ShortGPT layers cut. A change agrees when
-    its interval lies below 0; a model none of whose samples is ever right cannot test the claim."""
+    its interval lies below 0, disagrees when at or above it, and is inconclusive when it spans 0; a model none of
+    whose samples is ever right cannot test the claim."""
     theirs = paper_parallel[paper_parallel["method"] == "shortgpt"].set_index(["pruned_layers", "k"])[
         "paper_pass_at_k"]
     before, after = theirs[(0, 32)] - theirs[(0, 1)], theirs[(2, 32)] - theirs[(2, 1)]
@@ -117,8 +118,8 @@ def parallel_claim(gains: pd.DataFrame, paper_parallel: pd.DataFrame) -> pd.Data
         for _, row in deepest.iterrows():
             measure = (f"change in pass@{int(row['k'])} − pass@1 (unpruned gain "
                        f"{unpruned['pass@k − pass@1 value']:+.2f})")
-            agrees = ("agrees" if row["gain change vs unpruned high"] < 0 else "disagrees") if testable else \
-                "not testable here"
+            agrees = direction(row["gain change vs unpruned low"], row["gain change vs unpruned high"], -1) \
+                if testable else "not testable here"
             rows.append(evidence_row("C4 parallel scaling (pass@k) is flattened", subject,
                                      cut_words(model, row["method"], int(row["pruned_layers"])), measure,
                                      row["gain change vs unpruned value"], row["gain change vs unpruned low"],

@@ -15,7 +15,7 @@ from ..core import metrics
 from ..core.config import knob
 from ..core.prose import NOT_RUN, NUMBER_LEVELS, NUMBER_METHODS, span
 from ..core.store import RunStore
-from ..core.verdicts import claim_table, claims_sentence, evidence_row
+from ..core.verdicts import claim_table, claims_sentence, direction, evidence_row
 from ..engine.evaluation import run_evaluation
 from ..methods import study
 from ..methods.analysis import (
@@ -202,8 +202,9 @@ def loop_sensitivity(cells: list, store: RunStore, ns: tuple[int, ...] = (6, 8, 
 def trace_claims(*tables: pd.DataFrame) -> pd.DataFrame:
     """C6–C8 as evidence rows: per model, kind of traces (greedy; sampled) and method at the deepest level run,
     the change of the claim's measure against the unpruned model, paired over problems. A change agrees when its
-    95% CI lies on the paper's side of 0 (anything else does not show the paper's effect); a model whose unpruned
-    value is 0 (no reflection to lose) cannot test a fall. ``tables``: ``changes`` tables."""
+    95% CI lies on the paper's side of 0, disagrees when on the other side or at 0 (no change), and is
+    inconclusive when it spans 0; a model whose unpruned value is 0 (no reflection to lose) cannot test a fall.
+    ``tables``: ``changes`` tables."""
     changed = pd.concat(tables, ignore_index=True)
     rows = []
     for claim, (label, sign, reported) in CLAIM_MEASURES.items():
@@ -212,12 +213,11 @@ def trace_claims(*tables: pd.DataFrame) -> pd.DataFrame:
             unpruned = deepest["unpruned"].iloc[0]
             testable = not (sign < 0 and deepest["unpruned high"].iloc[0] <= 0)
             for _, row in deepest.iterrows():
-                shown = bool(row["low"] > 0) if sign > 0 else bool(row["high"] < 0)
                 rows.append(evidence_row(
                     claim, f"{study.model_words(model)}, {traces} traces",
                     study.cut_words(model, row["method"], int(row["pruned_layers"])),
                     f"change in {label} (unpruned {unpruned:.2f})", row["change"], row["low"], row["high"],
-                    ("agrees" if shown else "disagrees") if testable else "not testable here", paper=reported,
+                    direction(row["low"], row["high"], sign) if testable else "not testable here", paper=reported,
                     ours=None if testable else "nothing to lose (unpruned 0)"))
     return claim_table(rows)
 

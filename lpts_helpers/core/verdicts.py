@@ -10,7 +10,7 @@ import pandas as pd
 
 from .metrics import interval
 
-AGREEMENTS = ("agrees", "partly", "disagrees", "not testable here", "beyond the paper")
+AGREEMENTS = ("agrees", "partly", "disagrees", "inconclusive", "not testable here", "beyond the paper")
 
 
 def agreement(hits: int, total: int) -> str:
@@ -23,6 +23,19 @@ def agreement(hits: int, total: int) -> str:
 OUTCOMES = ("agrees", "disagrees", "inconclusive", "not testable here", "beyond the paper")
 CLAIM_COLUMNS = ("claim", "model and task", "variant", "measure", "paper", "ours", "agreement", "paper value", "value",
                  "low", "high")
+
+
+def direction(low: float, high: float, claimed: int, reference: float = 0.0) -> str:
+    """How a 95% CI bears on a claim that a quantity lies below (``claimed`` −1) or above (+1) ``reference``:
+    "agrees" when the interval lies wholly on the claimed side, "disagrees" when wholly on the other (an interval
+    at the reference itself, no change at all, included), "inconclusive" when it spans the reference (these
+    problems cannot tell either way)."""
+    if claimed not in (-1, 1):
+        raise ValueError(f"claimed={claimed!r} is not allowed; allowed: -1 (below) or 1 (above)")
+    low, high = claimed * low, claimed * high
+    low, high = min(low, high), max(low, high)
+    reference *= claimed
+    return "agrees" if low > reference else "disagrees" if high <= reference else "inconclusive"
 
 
 def evidence_row(claim: str, subject: str, variant: str, measure: str, value: float, low: float, high: float,
@@ -47,7 +60,8 @@ def claim_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def claim_verdicts(evidence: pd.DataFrame) -> pd.DataFrame:
     """One row per claim (in order): "agrees" when every conclusive piece of evidence agrees, "disagrees" when none
-    does, else "partly"; "beyond the paper" or "not testable here" when nothing could agree or disagree."""
+    does, else "partly"; when no evidence is conclusive, "beyond the paper" (a question the paper did not ask),
+    "inconclusive" (tested, but no interval decides) or "not testable here"."""
     rows = []
     for claim, group in evidence.groupby("claim", sort=False):
         outcomes = group["agreement"]
@@ -55,7 +69,8 @@ def claim_verdicts(evidence: pd.DataFrame) -> pd.DataFrame:
         if tested:
             verdict, count = agreement(hits, tested), f"{hits} of {tested}"
         else:
-            verdict = "beyond the paper" if (outcomes == "beyond the paper").any() else "not testable here"
+            verdict = next((label for label in ("beyond the paper", "inconclusive") if (outcomes == label).any()),
+                           "not testable here")
             count = "—"
         rows.append({"claim": claim, "verdict": verdict, "as the paper says": count, "evidence": len(group)})
     return pd.DataFrame(rows, columns=["claim", "verdict", "as the paper says", "evidence"])
