@@ -125,10 +125,10 @@ def verdict(influence: dict[str, Any], tables: dict[str, pd.DataFrame], roles: d
     n = key_numbers(influence, tables, roles)
     reference, organism = model_words(roles["reference"]), model_words(roles["organism"])
     return (f"ShortGPT's first pick is layer {n['reference_first_layer']} of the {reference}'s "
-            f"{n['reference_layers']}: without it the held-out loss rises only {n['reference_first_loss']}, yet it "
-            f"keeps {n['reference_long_first']} of its {n['reference_long_task']}, and "
+            f"{n['reference_layers']}: without it the held-out loss changes by {n['reference_first_loss']} and it "
+            f"keeps {n['reference_long_first']} of its {n['reference_long_task']}; "
             f"{n['reference_long_removable']} of its {n['reference_layers']} layers can go alone with "
             f"{n['keep_share']} of those kept. The {organism} keeps {n['organism_long_first']} of its "
-            f"{n['organism_long_task']} without its own first pick (layer {n['organism_first_layer']}), but only "
+            f"{n['organism_long_task']} without its own first pick (layer {n['organism_first_layer']}), and "
             f"{n['organism_long_removable']} of its {n['organism_layers']} layers can go alone with "
             f"{n['keep_share']} of them kept.")

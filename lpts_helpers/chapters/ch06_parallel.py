@@ -197,13 +197,13 @@ def verdict(gains: pd.DataFrame, curves: pd.DataFrame, roles: dict[str, str], pa
     cut = {role: deepest_cut(gains, roles[role]) for role in ("reference", "organism")}
     title = METHOD_TITLES[method]
     first = (f"With {cut['reference']} cut by {title}, {n['reference_samples']} of the "
-             f"{model_words(roles['reference'])} still add {n[f'reference_long_pass_gain_{method}_deep']} to one when "
-             f"any right sample counts (unpruned {n['reference_long_pass_gain_0']}), but "
+             f"{model_words(roles['reference'])} add {n[f'reference_long_pass_gain_{method}_deep']} to one when any "
+             f"right sample counts (unpruned {n['reference_long_pass_gain_0']}) and "
              f"{n[f'reference_long_maj_gain_{method}_deep']} by majority vote (unpruned "
              f"{n['reference_long_maj_gain_0']}).")
     second = (f"With {cut['organism']} cut by {title}, {n['organism_samples']} of the "
               f"{model_words(roles['organism'])} contain a right answer to {n[f'organism_long_passk_{method}_deep']} "
-              f"of its {n['organism_long_words']}, below one unpruned sample's {n['organism_long_pass1_0']}, yet the "
-              f"gain of sampling grows to {n[f'organism_long_pass_gain_{method}_deep']} from "
-              f"{n['organism_long_pass_gain_0']}.")
+              f"of its {n['organism_long_words']} (one unpruned sample: {n['organism_long_pass1_0']}), and the gain "
+              f"of sampling is {n[f'organism_long_pass_gain_{method}_deep']} (unpruned "
+              f"{n['organism_long_pass_gain_0']}).")
     return f"{first} {second} {claims_sentence(claims)}"

@@ -417,6 +417,6 @@ def verdict(table: pd.DataFrame, changed: pd.DataFrame, roles: dict[str, str], c
              f"{n[f'reference_selfbleu_{method}_1']} against {n['reference_selfbleu_0']} unpruned)")
     deep = table.loc[table["model"] == model, "pruned_layers"].max()
     if deep > 1:
-        first += (f"; deeper cuts break the trace itself: with {n['reference_deep']} layers cut by {title}, "
-                  f"{n[f'reference_loop_{method}_deep']} of its traces loop")
+        first += (f"; with {n['reference_deep']} layers cut by {title}, {n[f'reference_loop_{method}_deep']} of its "
+                  f"traces loop (unpruned {n['reference_loop_0']})")
     return f"{first}. {claims_sentence(claims)}"

@@ -359,13 +359,14 @@ def key_numbers(fits: pd.DataFrame, gap: pd.DataFrame, roles: dict[str, str]) ->
 def verdict(fits: pd.DataFrame, gap: pd.DataFrame, roles: dict[str, str], claims: pd.DataFrame,
             method: str = "shortgpt") -> str:
     """Chapter 09's verdict: what one and two layers cut by ``method`` do to the reference's per-step error and
-    start, whether the thinking organism loses more than its control on the short chains at the first and the
-    deepest cut, then how the chapter's claims came out."""
+    start and how often its fit predicts the longest chains, how often the thinking organism loses more than its
+    control on the short chains at the first and the deepest cut, then how the chapter's claims came out."""
     n = key_numbers(fits, gap, roles)
-    fit = (f"One {METHOD_TITLES[method]} layer cut raises the {study.model_words(roles['reference'])}'s per-step "
-           f"error ε from {n['reference_eps_0']} to {n[f'reference_eps_{method}_1']} while its start holds (a "
-           f"{n[f'reference_a_{method}_1']}) — compounding, which predicts its longest sums from the shorter ones — "
-           f"and deeper cuts break the start instead (a {n[f'reference_a_{method}_2']} with two layers cut).")
+    fit = (f"One {METHOD_TITLES[method]} layer cut takes the {study.model_words(roles['reference'])}'s per-step "
+           f"error ε from {n['reference_eps_0']} to {n[f'reference_eps_{method}_1']} and its start a from "
+           f"{n['reference_a_0']} to {n[f'reference_a_{method}_1']} (with two layers cut, a "
+           f"{n[f'reference_a_{method}_2']}); fitted on its shorter sums, the curve predicts the longest for "
+           f"{n['reference_predicted']} of its variants.")
     gap_text = (f"On the short chains both models solve unpruned, the thinking organism lost more than its "
                 f"direct-answer control in {n['gap_short_worse_1']} method × length comparisons with one layer cut "
                 f"and in {n['gap_short_worse_deep']} with {n['gap_deep']} layers cut.")
