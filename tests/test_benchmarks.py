@@ -95,7 +95,7 @@ def copies(tmp_path, monkeypatch):
     (tmp_path / "set").mkdir()
     good = tmp_path / "set" / "test.jsonl"
     good.write_text('{"question": "1+1", "answer": "2"}\n{"question": "2+2", "answer": "4"}\n')
-    (tmp_path / "SHA256SUMS").write_text(f"{files.file_sha256(good)}  set/test.jsonl\n")
+    (tmp_path / "SHA256SUMS").write_text(f"{files.file_digest(good)}  set/test.jsonl\n")
     monkeypatch.setattr(files, "BENCHMARKS_DIR", tmp_path)
     monkeypatch.setattr(files, "CHECKSUMS", tmp_path / "SHA256SUMS")
     files._listed.cache_clear()
@@ -125,7 +125,7 @@ def test_a_benchmark_file_is_read_only_while_it_matches_its_checksum(copies):
 def test_malformed_and_empty_files_name_the_file_and_line(copies, text, fragment):
     path = copies / "set" / "test.jsonl"
     path.write_text(text)
-    (copies / "SHA256SUMS").write_text(f"{files.file_sha256(path)}  set/test.jsonl\n")  # listed as it is
+    (copies / "SHA256SUMS").write_text(f"{files.file_digest(path)}  set/test.jsonl\n")  # listed as it is
     files._listed.cache_clear()
     with pytest.raises(files.BenchmarkFileError, match=fragment):
         files.read_jsonl("set/test.jsonl")

@@ -11,7 +11,7 @@ import pandas as pd
 from ..core import paper
 from ..core.metrics import interval
 from ..core.paper import LACO_RETENTION, LACO_SOURCE
-from ..core.prose import NOT_RUN, NUMBER_LEVELS, NUMBER_METHODS, estimate_text, span
+from ..core.prose import FAMILY_KEYS, NOT_RUN, NUMBER_LEVELS, NUMBER_METHODS, estimate_text, span
 from ..core.store import RunStore
 from ..core.verdicts import claim_table, claims_sentence, direction, evidence_row, glue_key
 from ..methods.prune import METHOD_TITLES
@@ -145,9 +145,9 @@ def static_claims(table: pd.DataFrame, paper_static: pd.DataFrame, method: str =
                                          "not testable here", paper=paper, paper_value=paper_value,
                                          ours=f"at chance unpruned ({row.baseline:.2f})"))
                 continue
+            agrees = direction(row.retention_low, row.retention_high, side, threshold)
             rows.append(evidence_row(claim, subject, variant, MEASURE, row.retention, row.retention_low,
-                                     row.retention_high, direction(row.retention_low, row.retention_high, side, threshold), paper=paper,
-                                     paper_value=paper_value))
+                                     row.retention_high, agrees, paper=paper, paper_value=paper_value))
     return claim_table(rows)
 
 
@@ -176,7 +176,6 @@ def laco_beside_literature(table: pd.DataFrame, depths: dict[str, int]) -> pd.Da
 
 # The prose's numbers: every role, family, method and level below gets a key in every profile ("—" where the plan
 # does not run it), so a page cites the same keys whichever profile built it.
-FAMILY_KEYS = {"knowledge": "knowledge", "short chains": "short", "long chains": "long"}
 
 
 def _family_text(rows: pd.DataFrame, value: str) -> str:

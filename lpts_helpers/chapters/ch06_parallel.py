@@ -10,7 +10,17 @@ import pandas as pd
 
 from ..core.metrics import interval
 from ..core.paper import MODEL
-from ..core.prose import NOT_RUN, NUMBER_METHODS, count_words, deepest_cut, span, variant_rows
+from ..core.prose import (
+    FAMILY_KEYS,
+    NOT_RUN,
+    NUMBER_METHODS,
+    count_words,
+    deepest_cut,
+    estimate_columns,
+    estimate_text,
+    span,
+    variant_rows,
+)
 from ..core.store import RunStore
 from ..core.verdicts import claim_table, claims_sentence, direction, evidence_row, glue_key
 from ..engine import evaluation
@@ -129,16 +139,9 @@ def parallel_claim(gains: pd.DataFrame, paper_parallel: pd.DataFrame) -> pd.Data
     return claim_table(rows)
 
 
-FAMILY_KEYS = {"short chains": "short", "long chains": "long"}  # the sampled tasks' families, as keys name them
+SAMPLED_FAMILIES = {family: key for family, key in FAMILY_KEYS.items() if family != "knowledge"}
 GAINS = {"pass_gain": "pass@k − pass@1", "maj_gain": "maj@k − pass@1", "vs_unpruned": "pass@k − unpruned pass@1",
          "gain_change": "gain change vs unpruned"}  # key → ``sampling_gains`` column, each with its 95% CI
-
-
-def _gain_text(rows: pd.DataFrame, column: str) -> str:
-    """One ``sampling_gains`` interval for one row, the span of the point values for several."""
-    if len(rows) == 1:
-        return rows.iloc[0][column]
-    return span(rows[f"{column} value"].tolist())
 
 
 def key_numbers(gains: pd.DataFrame, curves: pd.DataFrame, roles: dict[str, str],
@@ -164,7 +167,7 @@ def key_numbers(gains: pd.DataFrame, curves: pd.DataFrame, roles: dict[str, str]
         problems = curves.loc[curves["model"] == model, "n_problems"]
         numbers[f"{role}_problems"] = f"{int(problems.max())}" if len(problems) else NOT_RUN
         families = mine["task"].map(lambda task: Task.parse(task).family)
-        for family, key in FAMILY_KEYS.items():
+        for family, key in SAMPLED_FAMILIES.items():
             here = mine[families == family]
             here = here[here["task"] == here["task"].iloc[0]] if len(here) else here  # its first task
             numbers[f"{role}_{key}_words"] = Task.parse(here["task"].iloc[0]).words if len(here) else NOT_RUN
@@ -172,7 +175,7 @@ def key_numbers(gains: pd.DataFrame, curves: pd.DataFrame, roles: dict[str, str]
                 for name, column in (("pass1", "pass@1"), ("passk", "passk"), ("majk", "majk")):
                     numbers[f"{role}_{key}_{name}_{variant}"] = span(rows[column].tolist())
                 for name, column in GAINS.items():
-                    numbers[f"{role}_{key}_{name}_{variant}"] = _gain_text(rows, column)
+                    numbers[f"{role}_{key}_{name}_{variant}"] = estimate_text(rows, *estimate_columns(column))
     theirs = paper_parallel.set_index(["method", "pruned_layers", "k"])["paper_pass_at_k"]
     top = int(paper_parallel["k"].max())
     numbers["paper_pass_at_top"] = f"pass@{top}"

@@ -13,7 +13,7 @@ import pandas as pd
 from ..core import metrics
 from ..core.config import ConfigError, knob
 from ..core.metrics import interval
-from ..core.prose import NOT_RUN, estimate_text
+from ..core.prose import FAMILY_KEYS, NOT_RUN, NUMBER_ROLES, estimate_columns, estimate_text
 from ..core.store import Run, RunStore
 from ..core.verdicts import claim_table, claims_sentence, evidence_row
 from ..engine import evaluation
@@ -422,8 +422,6 @@ def scaling_gains(plan: RecoveryPlan, sampling: list, budgets: list, store: RunS
 
 # The prose's numbers: every role the chapter recovers, arm and family gets a key in every profile ("—" where the
 # plan does not run it), so a page cites the same keys whichever profile built it.
-NUMBER_ROLES = ("organism", "reference")
-FAMILY_KEYS = {"knowledge": "knowledge", "short chains": "short", "long chains": "long"}
 RECIPE_WORDS = {"lora": "LoRA SFT", "full": "full SFT", "self": "self-generated SFT", "grpo": "GRPO"}
 
 
@@ -432,11 +430,6 @@ def _arm_labels(plan: RecoveryPlan, model: str, recipe_arms: dict[str, dict[str,
     ``model`` (None: not run on it)."""
     recipes = recipe_arms.get(model, {})
     return {"unpruned": "unpruned", "pruned": plan.pruned_label(model), **{r: recipes.get(r) for r in RECIPES}}
-
-
-def columns(estimate: str) -> tuple[str, str, str]:
-    """The value, low and high columns of an estimate in the gain and slope tables ("slope value", …)."""
-    return f"{estimate} value", f"{estimate} low", f"{estimate} high"
 
 
 def key_numbers(static: pd.DataFrame, gains: pd.DataFrame, slopes: pd.DataFrame, plan: RecoveryPlan,
@@ -460,9 +453,10 @@ def key_numbers(static: pd.DataFrame, gains: pd.DataFrame, slopes: pd.DataFrame,
                 numbers[f"{role}_{key}_acc_{arm}"] = estimate_text(
                     mine[(mine["method"] == label) & (mine["family"] == family)])
             drawn = sampled[sampled["method"] == label]
-            numbers[f"{role}_pass_gain_{arm}"] = estimate_text(drawn.head(1), *columns("pass@k − pass@1"))
-            numbers[f"{role}_maj_gain_{arm}"] = estimate_text(drawn.head(1), *columns("maj@k − pass@1"))
-            numbers[f"{role}_slope_{arm}"] = estimate_text(curve[curve["method"] == label].head(1), *columns("slope"))
+            numbers[f"{role}_pass_gain_{arm}"] = estimate_text(drawn.head(1), *estimate_columns("pass@k − pass@1"))
+            numbers[f"{role}_maj_gain_{arm}"] = estimate_text(drawn.head(1), *estimate_columns("maj@k − pass@1"))
+            numbers[f"{role}_slope_{arm}"] = estimate_text(curve[curve["method"] == label].head(1),
+                                                           *estimate_columns("slope"))
     return numbers
 
 

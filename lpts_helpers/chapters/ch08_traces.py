@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..core import metrics
 from ..core.config import knob
-from ..core.prose import NOT_RUN, NUMBER_LEVELS, NUMBER_METHODS, span
+from ..core.prose import NOT_RUN, NUMBER_LEVELS, NUMBER_METHODS, NUMBER_ROLES, span
 from ..core.store import RunStore
 from ..core.verdicts import claim_table, claims_sentence, direction, evidence_row
 from ..engine.evaluation import run_evaluation
@@ -329,7 +329,6 @@ def claims(plan: AnalysisPlan, store: RunStore, *, options: Any = None) -> pd.Da
 
 # The prose's numbers: every role that writes traces, measure, method and level gets a key in every profile ("—"
 # where the plan does not run it), so a page cites the same keys whichever profile built it.
-NUMBER_ROLES = ("organism", "reference")
 GREEDY_KEYS = {"accuracy": "acc", "loop share": "loop", "hit budget": "budget", "Self-BLEU (within)": "selfbleu",
                "reflections per 1k tokens": "reflections", "reflections that change the answer": "fixes"}
 SAMPLED_KEYS = {"Self-BLEU (across samples)": "across", "reflections per 1k tokens": "reflections"}

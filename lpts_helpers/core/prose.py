@@ -13,6 +13,8 @@ from .metrics import interval
 NOT_RUN = "—"  # a number the prose cites that this profile's plan does not produce
 NUMBER_METHODS = ("shortgpt", "reverse", "laco")  # the pruning methods the prose's keys name
 NUMBER_LEVELS = (1, 2, 3, "deep")  # layers cut; "deep": the deepest level a table holds for the model
+FAMILY_KEYS = {"knowledge": "knowledge", "short chains": "short", "long chains": "long"}  # a family, as keys name it
+NUMBER_ROLES = ("organism", "reference")  # the thinking models, whose traces and recoveries the prose follows
 COUNTS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
           "thirteen", "fourteen", "fifteen", "sixteen")
 
@@ -36,6 +38,12 @@ def estimate_text(rows: pd.DataFrame, value: str = "accuracy", low: str = "low",
         row = rows.iloc[0]
         return interval(row[value], row[low], row[high], digits)
     return span(rows[value].tolist(), digits)
+
+
+def estimate_columns(estimate: str) -> tuple[str, str, str]:
+    """The value, low and high columns of an estimate in the gain and slope tables ("slope value", …), for
+    ``estimate_text``."""
+    return f"{estimate} value", f"{estimate} low", f"{estimate} high"
 
 
 def count_words(n: int, noun: str) -> str:

@@ -215,9 +215,10 @@ def finished_stamp(path: Path) -> str:
     """Which finishing of the run in ``path`` this is (its marker's random id; for runs stored before markers had
     one, when and with how many rows it finished), "" when unfinished: a recomputed run gets another stamp, on
     every clone alike (unlike file times)."""
-    if not (path / MARKER).is_file():
-        return ""
-    marker = read_marker(path)
+    return _stamp(read_marker(path)) if (path / MARKER).is_file() else ""
+
+
+def _stamp(marker: Mapping[str, Any]) -> str:
     return marker.get("id") or f"{marker.get('finished_at')}/{marker.get('n_rows')}"
 
 
@@ -276,10 +277,11 @@ class RunStore:
         if not (path / MARKER).is_file():
             raise FileNotFoundError(f"no finished {config.STAGE} run {config.config_hash()} under {self.root} "
                                     f"(a folder without {MARKER} is unfinished and is resumed by run())")
-        verify(path, read_marker(path))
+        marker = read_marker(path)
+        verify(path, marker)
         os.utime(path / MARKER)  # marks the run as used (see prune_unused)
         for reads in _READS:  # open recording_reads blocks (none, mostly)
-            reads[_where(path)] = finished_stamp(path)
+            reads[_where(path)] = _stamp(marker)
         return Run(path=path, config=json.loads((path / "config.json").read_text()),
                    samples=pd.read_parquet(path / "samples.parquet"),
                    metrics=json.loads((path / "metrics.json").read_text()), computed=False)

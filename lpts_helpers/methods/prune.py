@@ -90,11 +90,7 @@ class PruneConfig(ModelStageConfig):
             raise ConfigError(f"n_layers={self.n_layers} is out of range for method={self.method!r}; allowed: >= 1")
         depth = registry.model_depth(self.model)
         if depth is not None:
-            if self.method == "selection":
-                check_removal(depth, list(self.layers))
-            elif self.n_layers >= depth:
-                raise ConfigError(f"n_layers={self.n_layers} would remove every layer of {self.model!r}, which has "
-                                  f"{depth}; allowed: 1..{depth - 1}")
+            check_depth(self, depth)
 
     def versions(self) -> dict[str, int | str]:
         return {**super().versions(), "prune_method": METHOD_VERSION}
@@ -121,6 +117,15 @@ def check_removal(n_total: int, removed: list[int]) -> None:
     if len(set(removed)) >= n_total:
         raise ConfigError(f"removing {len(set(removed))} of {n_total} layers leaves none; allowed: fewer than "
                           f"{n_total}")
+
+
+def check_depth(config: PruneConfig, depth: int) -> None:
+    """What ``config`` asks to remove must leave some of a model's ``depth`` layers (an error naming the depth)."""
+    if config.method == "selection":
+        check_removal(depth, list(config.layers))
+    elif config.n_layers >= depth:
+        raise ConfigError(f"n_layers={config.n_layers} would remove every layer of {config.model!r}, which has "
+                          f"{depth}; allowed: 1..{depth - 1}")
 
 
 def remove_layers(model: Any, removed: list[int]) -> Any:
@@ -344,9 +349,7 @@ def search_threshold(model: Any, tokenizer: Any, sentences: list[str], n_layers:
 def choose_layers(config: PruneConfig, model: Any, tokenizer: Any) -> dict[str, Any]:
     """Apply the config's method to ``model`` (not modified): scores, removed layers and LaCo's merges."""
     n_total = len(decoder_layers(model))
-    if config.method != "selection" and config.n_layers >= n_total:  # a stored run's model: its depth is known here
-        raise ConfigError(f"n_layers={config.n_layers} would remove every layer of {config.model!r}, which has "
-                          f"{n_total}; allowed: 1..{n_total - 1}")
+    check_depth(config, n_total)  # a stored run's model: its depth is known only here
     scores = np.full(n_total, np.nan)
     merges: list = []
     threshold = config.threshold

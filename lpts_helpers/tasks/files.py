@@ -5,22 +5,18 @@ with errors that name the file and the line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache, lru_cache
 from pathlib import Path
 
 from ..core.paths import BENCHMARKS_DIR
+from ..core.store import file_digest
 
 CHECKSUMS = BENCHMARKS_DIR / "SHA256SUMS"
 
 
 class BenchmarkFileError(ValueError):
     """A local benchmark file that is missing, unlisted, changed, malformed or empty."""
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +31,7 @@ def _listed() -> dict[str, str]:
 
 def verify_checksums() -> dict[str, bool]:
     """Each file SHA256SUMS lists: ``{relative path: matches}``."""
-    return {rel: (BENCHMARKS_DIR / rel).is_file() and file_sha256(BENCHMARKS_DIR / rel) == digest
+    return {rel: (BENCHMARKS_DIR / rel).is_file() and file_digest(BENCHMARKS_DIR / rel) == digest
             for rel, digest in _listed().items()}
 
 
@@ -46,7 +42,7 @@ def _checked(rel: str, mtime_ns: int, size: int) -> None:
     if expected is None:
         raise BenchmarkFileError(f"data/benchmarks/{rel} is not listed in data/benchmarks/SHA256SUMS; allowed: the "
                                  f"listed copies (add a new file's line with `sha256sum` and its provenance)")
-    if file_sha256(BENCHMARKS_DIR / rel) != expected:
+    if file_digest(BENCHMARKS_DIR / rel) != expected:
         raise BenchmarkFileError(f"data/benchmarks/{rel} does not match its SHA-256 in data/benchmarks/SHA256SUMS "
                                  f"(the copy was changed or damaged); restore it with "
                                  f"`git checkout -- data/benchmarks/{rel}`")
